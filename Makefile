@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine: `make run` (the chat) and `make test` (the suite).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+RAG    := $(VENV)/bin/rag
+STAMP  := $(VENV)/.installed
+PYTHON ?= python3
+PORT   ?= 7860
+
+.PHONY: setup model run test test-fast browser lint eval bench clean
+
+setup: $(STAMP)
+
+# torch==2.13.0 (CPU) and the other pins come from constraints.txt; pyproject.toml keeps ranges loose.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+# Converts the bundled multilingual-e5-small into the model cache once (RAG_CACHE_DIR), then reuses it.
+model: setup
+	$(RAG) doctor >/dev/null || $(RAG) doctor
+
+run: model
+	$(RAG) ingest
+	$(RAG) ui --port $(PORT)
+
+# Debian's Chromium and CJK fonts for the browser test (playwright cannot download a browser here).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto.*cjk"; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+test: setup browser
+	$(PY) -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+lint: setup
+	$(VENV)/bin/ruff check rag ui vectorstore evals tests bench
+
+eval: model
+	$(RAG) eval --set evals/questions.jsonl --json evals/last_run.json --report evals/report.html
+
+bench: model
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Questions in, short cited answers out: settings, question understanding, retrieval chain, CLI."""

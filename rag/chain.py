@@ -1,0 +1,161 @@
+"""The retrieval chain: question + history -> understanding -> retriever -> answerer -> Answer (a LangChain Runnable)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from langchain_core.documents import Document
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.extract import Span, answerable, candidates, person_in
+from rag.query import Intent, resolve, understand
+from rag.retrieval import IndexRetriever, to_chunk
+from rag.types import Answer, Citation
+from vectorstore.chunking import CITY
+from vectorstore.store import Index
+
+RETRIEVE_K = 8
+
+
+@dataclass
+class Retrieved:
+    """What the answerer gets: the resolved question and, per side of the question, the documents found."""
+
+    question: str
+    intent: Intent
+    sides: list[tuple[str, list[Document]]] = field(default_factory=list)
+    refusal: str = ""
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def _elapsed(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
+
+
+def _dense_query(intent: Intent, district: str) -> str:
+    """The text embedded for dense search: a follow-up gets its carried place and topic."""
+    if not intent.followup:
+        return intent.text
+    extra = " ".join(x for x in (district, intent.body, *intent.context[:4], intent.person) if x and x not in intent.text)
+    return f"{extra} {intent.text}".strip()
+
+
+class ExtractiveAnswerer:
+    """Answers with the clause that states the fact, cited verbatim; refuses when no passage states it."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    def as_runnable(self) -> Runnable:
+        return RunnableLambda(self.answer, name="ExtractiveAnswerer")
+
+    def best(self, intent: Intent, docs: Sequence[Document]) -> Span | None:
+        chunks = [to_chunk(d) for d in docs]
+        if not chunks:
+            return None
+        idf = self.index.idf((*intent.topic, *intent.context, intent.person))
+        spans = candidates(intent, chunks, idf)
+        return spans[0] if spans else None
+
+    def answer(self, r: Retrieved) -> Answer:
+        t0 = time.perf_counter()
+        if r.refusal:
+            return Answer(r.question, r.refusal, True, [], {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
+        picked: list[tuple[str, Span]] = []
+        for side, docs in r.sides:
+            span = self.best(r.intent, docs)
+            if span is None or not answerable(r.intent, span):
+                nearest = span
+                what = f"{side}的" if side and len(r.sides) > 1 else ""
+                text = f"语料中没有找到{what}相关信息,无法回答这个问题。"
+                cites = []
+                if nearest is not None:
+                    text += "最接近的段落见[1]。"
+                    cites = [self._citation(1, nearest)]
+                return Answer(r.question, text, True, cites, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
+            picked.append((side, span))
+        citations: list[Citation] = []
+        parts = []
+        for side, span in picked:
+            n = next((c.n for c in citations if c.quote == span.sentence.strip() and c.source == span.chunk.source), None)
+            if n is None:
+                n = len(citations) + 1
+                citations.append(self._citation(n, span))
+            text = span.text
+            if r.intent.kind == "place" and span.chunk.district and span.chunk.district not in text:
+                text = f"{span.chunk.district}——{text}"
+            if len(picked) > 1 and side and side not in text:
+                text = f"{side}:{text}"
+            parts.append(f"{text}[{n}]")
+        answer = f"{parts[0][: parts[0].rindex('[')]}。{parts[0][parts[0].rindex('['):]}" if len(parts) == 1 \
+            else ";".join(parts) + "。"
+        return Answer(r.question, answer, False, citations, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
+
+    @staticmethod
+    def _citation(n: int, span: Span) -> Citation:
+        c = span.chunk
+        return Citation(n=n, source=c.source, paragraph=c.paragraph, title=c.title, district=c.district,
+                        quote=span.sentence.strip(), score=round(span.score, 3), body=c.body, reporter=c.reporter,
+                        section=c.section, year=c.year, context=c.text, start=c.start, end=c.end)
+
+
+class Chain:
+    """Builds the Runnable; holds the index so follow-up resolution can replay earlier turns."""
+
+    def __init__(self, index: Index, answerer: ExtractiveAnswerer | None = None) -> None:
+        self.index = index
+        self.answerer = answerer or ExtractiveAnswerer(index)
+
+    def runnable(self) -> Runnable:
+        return (RunnableLambda(self.retrieve, name="HybridRetrieve") | self.answerer.as_runnable()).with_config(
+            run_name="rag-answer")
+
+    def resolve_history(self, question: str, history: Sequence[str]) -> Intent:
+        prev: Intent | None = None
+        person = ""
+        for turn in history:
+            intent = resolve(understand(turn), prev, person)
+            if intent.kind == "person":
+                got = self._answer_intent(intent, k=RETRIEVE_K, mode="hybrid")
+                if not got.refused and got.citations:
+                    person = person_in(intent, got.citations[0].quote) or person
+            prev = intent
+        return resolve(understand(question), prev, person)
+
+    def retrieve(self, inputs: dict) -> Retrieved:
+        t0 = time.perf_counter()
+        question = inputs["question"]
+        intent = self.resolve_history(question, inputs.get("history") or ())
+        if inputs.get("district"):
+            intent = replace(intent, districts=(inputs["district"],))
+        if inputs.get("body"):
+            intent = replace(intent, body=inputs["body"])
+        r = self._retrieve_intent(intent, inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid")
+        r.question = question
+        r.timings_ms["retrieve"] = _elapsed(t0)
+        return r
+
+    def _retrieve_intent(self, intent: Intent, k: int, mode: str) -> Retrieved:
+        known = set(self.index.districts())
+        missing = [d for d in intent.districts if d not in known]
+        if intent.unknown_places and not [d for d in intent.districts if d in known]:
+            missing = list(intent.unknown_places)
+        if missing:
+            names = "、".join(missing)
+            return Retrieved(intent.text, intent, refusal=f"语料中没有关于{names}的报道,无法回答这个问题。")
+        sides = list(intent.districts) if len(intent.districts) > 1 else [intent.districts[0] if intent.districts else ""]
+        out = Retrieved(intent.text, intent)
+        for side in sides:
+            where = {"district": side} if side else None
+            retriever = IndexRetriever(index=self.index, k=max(k, RETRIEVE_K), mode=mode, where=where,
+                                       keyword_query=intent.keyword_query or None)
+            out.sides.append((side if len(sides) > 1 else "", retriever.invoke(_dense_query(intent, side))))
+        return out
+
+    def _answer_intent(self, intent: Intent, k: int, mode: str) -> Answer:
+        return self.answerer.answer(self._retrieve_intent(intent, k, mode))
+
+
+__all__ = ["CITY", "Chain", "ExtractiveAnswerer", "Retrieved"]

@@ -1,0 +1,247 @@
+"""The `rag` command (../shared/CLI.md): ingest, search, ask, ui, eval, doctor — thin shells over the pipeline."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+from rag.errors import RagError
+
+EXIT_USAGE = 2
+
+
+def _quiet() -> None:
+    """Library chatter (progress bars, load reports, deprecations) is not for our users."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    warnings.filterwarnings("ignore")
+    for name in ("chromadb", "sentence_transformers", "transformers", "jieba", "httpx", "bm25s"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _pipeline():
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    return Pipeline.from_settings(Settings.from_env())
+
+
+def _emit(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+class Group(click.Group):
+    """Turns RagError into one line on stderr and exit 2, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RagError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Ask questions of Chinese news text; get short answers with verbatim, numbered citations."""
+    _quiet()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Index files or folders (default: the bundled corpus). Incremental and idempotent."""
+    from tqdm import tqdm
+
+    p = _pipeline()
+    bar, phase = None, ""
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar, phase
+        step = what.split()[0]
+        if bar is None or phase != step:
+            if bar is not None:
+                bar.close()
+            phase = step
+            bar = tqdm(total=total, desc=step, file=sys.stderr, leave=False, disable=None)
+        bar.n = done
+        bar.refresh()
+
+    report = p.ingest(list(paths) or None, progress=progress)
+    if bar is not None:
+        bar.close()
+    if as_json:
+        _emit(report.to_json())
+        return
+    click.echo(f"added {report.added}, unchanged {report.unchanged}, removed {report.removed}"
+               + (f", updated {report.updated}" if report.updated else "") + f"; {report.chunks} chunks in the index")
+    for path, reason in report.skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of hits.")
+@click.option("--district", default=None, help="Only hits from this district (e.g. 二七区).")
+@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "bm25"]))
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -> None:
+    """Retrieval only: the paragraphs that match QUERY, best first."""
+    p = _pipeline()
+    p.ensure_ingested()
+    hits = p.search(query, k=k, mode=mode, district=district)
+    rows = [{"text": h.chunk.text, "source": h.chunk.source, "paragraph": h.chunk.paragraph, "title": h.chunk.title,
+             "district": h.chunk.district, "body": h.chunk.body, "year": h.chunk.year, "section": h.chunk.section,
+             "score": round(h.score, 4), "dense_rank": h.dense_rank, "bm25_rank": h.keyword_rank} for h in hits]
+    if as_json:
+        _emit(rows)
+        return
+    if not rows:
+        click.echo("no matching paragraphs")
+    for i, r in enumerate(rows, 1):
+        click.echo(f"[{i}] {r['score']:.4f}  {r['source']} ¶{r['paragraph']}  {r['district']} {r['body']}  {r['title']}")
+        click.echo(f"    {r['text']}")
+
+
+def _history(raw, where: str) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise RagError(f"{where}: 'history' must be a list of strings or {{role, content}} objects")
+    out = []
+    for h in raw:
+        if isinstance(h, str):
+            out.append(h)
+        elif isinstance(h, dict) and isinstance(h.get("content"), str):
+            if h.get("role", "user") == "user":
+                out.append(h["content"])
+        else:
+            raise RagError(f"{where}: each history item must be a string or a {{role, content}} object")
+    return out
+
+
+def _print_answer(a) -> None:
+    click.echo(("[未找到] " if a.refused else "") + a.answer)
+    for c in a.citations:
+        click.echo(f"  [{c.n}] {c.title} ({c.source}, ¶{c.paragraph}, {c.district} {c.body})")
+        click.echo(f"      “{c.quote}”")
+
+
+@main.command()
+@click.argument("question", required=False)
+@click.option("--batch", "batch", type=click.Path(path_type=Path), help="Answer every line of an eval-format JSONL file.")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per question.")
+@click.option("--history", "history", multiple=True, help="An earlier question of the conversation (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line with --batch).")
+def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ...], as_json: bool) -> None:
+    """Answer QUESTION with cited sources (or every question of --batch FILE)."""
+    if bool(question) == bool(batch):
+        raise click.UsageError("give a QUESTION or --batch FILE.jsonl, not both and not neither")
+    p = _pipeline()
+    p.ensure_ingested()
+    if question:
+        a = p.ask(question, list(history), k=k)
+        _emit(a.to_json()) if as_json else _print_answer(a)
+        return
+    if not batch.is_file():
+        raise RagError(f"--batch {batch}: no such file")
+    lines = batch.read_text(encoding="utf-8-sig").splitlines()
+    items = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{batch}:{n}: not valid JSON ({exc.msg})") from exc
+        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
+            raise RagError(f"{batch}:{n}: each line needs a 'question' string")
+        items.append((obj.get("id", str(n)), obj["question"], _history(obj.get("history"), f"{batch}:{n}")))
+    for qid, q, hist in items:
+        a = p.ask(q, hist, k=k)
+        if as_json:
+            _emit(a.to_json(id=qid))
+        else:
+            click.echo(f"{qid}: {q}")
+            _print_answer(a)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
+@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--auth", default=None, help="user:password required to open the page (with a non-loopback host).")
+def ui(host: str, port: int, auth: str | None) -> None:
+    """The Gradio chat UI."""
+    credentials = None
+    if auth:
+        if ":" not in auth or auth.startswith(":") or auth.endswith(":"):
+            raise click.BadParameter("use --auth user:password", param_hint="--auth")
+        credentials = tuple(auth.split(":", 1))
+    from ui.app import launch
+
+    from rag.settings import Settings
+
+    launch(Settings.from_env(), host=host, port=port, auth=credentials)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def doctor(as_json: bool) -> None:
+    """Where things are and whether they work."""
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    p = _pipeline()
+    report: dict = {"embedding": {"name": settings.embed_model}, "store": {}, "llm": {}}
+    ok = True
+    try:
+        report["embedding"]["path"] = str(p.embedder.path)
+        report["embedding"]["dim"] = p.embedder.dim
+    except Exception as exc:  # doctor reports every failure instead of stopping at the first
+        report["embedding"]["error"] = str(exc).splitlines()[0]
+        ok = False
+    report["store"] = {"kind": p.index.kind, "location": p.index.location, "home": str(settings.home)}
+    try:
+        report["store"]["chunks"] = p.index.count()
+        report["store"]["documents"] = len(p.index.documents())
+    except Exception as exc:
+        report["store"]["error"] = str(exc).splitlines()[0]
+        ok = False
+    report["llm"] = {"configured": settings.llm_configured, "base_url": settings.llm_base_url,
+                     "model": settings.llm_model, "mode": "generated" if settings.llm_configured else "extractive"}
+    report["cache_dir"] = str(settings.cache_dir)
+    report["ok"] = ok
+    if as_json:
+        _emit(report)
+    else:
+        for section in ("embedding", "store", "llm"):
+            click.echo(f"{section}: " + ", ".join(f"{k}={v}" for k, v in report[section].items()))
+        click.echo(f"cache_dir: {report['cache_dir']}")
+        click.echo("ok" if ok else "problems found (see error= above)")
+    if not ok:
+        sys.exit(1)
+
+
+def _register_optional() -> None:
+    """`rag eval` lives with the eval suite."""
+    try:
+        from evals.command import eval_command
+    except ImportError:
+        return
+    main.add_command(eval_command, "eval")
+
+
+_register_optional()

@@ -1,0 +1,54 @@
+"""Answers and their citations: what the chain returns to the CLI, the UI and the evals."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer: the verbatim quote and where it stands."""
+
+    n: int
+    source: str
+    paragraph: int
+    title: str
+    district: str
+    quote: str
+    score: float
+    body: str = ""
+    reporter: str = ""
+    section: str = ""
+    year: int = 0
+    context: str = ""  # the whole paragraph the quote was taken from
+    start: int = 0  # character span of the paragraph in the source file
+    end: int = 0
+
+    def formatted(self) -> str:
+        """A citation a journalist can paste: quote, article, place in the page."""
+        who = f",记者{self.reporter}" if self.reporter else ""
+        return f"“{self.quote}”——《{self.title}》{who}({self.source},第{self.paragraph}段)"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A short answer with [n] markers, or a refusal."""
+
+    question: str
+    answer: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    resolved_question: str = ""  # the question after follow-up resolution
+
+    def to_json(self, id: str | None = None) -> dict:
+        """The `rag ask --json` shape of ../shared/CLI.md."""
+        out: dict = {} if id is None else {"id": id}
+        out.update(question=self.question, answer=self.answer, refused=self.refused)
+        out["citations"] = [
+            {k: v for k, v in asdict(c).items() if k not in ("context", "start", "end")} for c in self.citations
+        ]
+        out["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
+        if self.resolved_question and self.resolved_question != self.question:
+            out["resolved_question"] = self.resolved_question
+        return out

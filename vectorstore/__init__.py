@@ -1,0 +1,1 @@
+"""Files to clean paragraph chunks, stored in Chroma and a Chinese keyword index."""

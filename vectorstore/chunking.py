@@ -1,0 +1,384 @@
+"""Split scanned newspaper text into paragraph chunks: repair column breaks, attach headings, label metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+
+from vectorstore.types import Chunk
+
+FINAL_PUNCT = "。!?;…!?;.”」』\"'）)"
+CLAUSE_PUNCT = "。!?;,、:!?;,:…"
+MAX_CHUNK_CHARS = 300
+MAX_HEADING_CHARS = 40
+
+# Zhengzhou's districts and county-level cities; any other "XX区/县" is recognised when it
+# stands before 人大 / 政协 / 委 / 政府 (e.g. 金水区人大常委会).
+KNOWN_DISTRICTS = (
+    "中原区", "二七区", "管城回族区", "管城区", "金水区", "上街区", "惠济区", "郑东新区",
+    "经开区", "高新区", "航空港区", "巩义市", "荥阳市", "新密市", "新郑市", "登封市", "中牟县",
+)
+CITY = "郑州市"
+_DISTRICT_CONTEXT = re.compile(
+    r"(?:(?<=[市省])|(?<![\u4e00-\u9fa5]))([\u4e00-\u9fa5]{2,3}[区县])(?=人大|政协|委员会|区委|县委|政府|第)")
+_NOT_DISTRICTS = {"全区", "该区", "我区", "城区", "辖区", "片区", "社区", "园区", "示范区", "起步区"}
+
+_YEAR = re.compile(r"(20\d\d)年")
+_LEAD_YEAR = re.compile(r"^(?:[#\s●■◆]*)(20\d\d)(?:年|\s|$)")
+_BYLINE = re.compile(r"\s*(?:郑报全媒体)?记者\s*((?:[\u4e00-\u9fa5]{2,3}\s*)+?)(?=\s*(?:通讯员|摄影|/|$))[^。!?]*$")
+_CREDIT = re.compile(r"^(?:责任编辑|编辑|校对|美编|审核|签发|版式)\s*[::]?\s*\S{2,4}$")
+_HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[::]?\s*\d{5,}")
+_AD_WORDS = ("用户", "宽带", "WiFi", "5G", "手机", "网速", "套餐", "优惠", "流量", "品牌", "选择", "10086", "移动")
+_BANNER = re.compile(r"^热烈(?:祝贺|庆祝)")
+_OPENERS = re.compile(r"^(?:20\d\d年|\d{1,2}月\d{1,2}日|同时|此外|另外|其中|目前|今年|去年|一年来|围绕|面对|针对|对于|据悉|记者)")
+_QUOTED = re.compile(r"[“‘《「『][^”’》」』]*[”’》」』]")
+
+
+@dataclass(frozen=True)
+class Block:
+    """A line or paragraph of the file, classified."""
+
+    text: str
+    start: int
+    end: int
+    index: int  # 1-based, counting every non-empty block of the file
+    kind: str  # "heading", "text" or "junk"
+    level: int = 0  # markdown heading level; 0 for plain-text headings
+
+
+def is_heading(line: str) -> bool:
+    """A markdown heading, a bullet heading, or a short line with no sentence punctuation."""
+    s = line.strip()
+    if s.startswith("#"):
+        return True
+    if len(s) > MAX_HEADING_CHARS:
+        return False
+    if s[0] in "●■◆▲★":
+        return True
+    bare = _QUOTED.sub("", s)
+    clauses = sum(ch in CLAUSE_PUNCT for ch in bare)
+    # "坚持围绕中心,在助推转型发展上创造新业绩": a two-part heading, short and unterminated.
+    return clauses == 0 or (clauses == 1 and len(s) <= 25 and "," in bare and not ends_sentence(s))
+
+
+def is_junk(line: str) -> bool:
+    """Editor credits, hotlines, banners and advertisement copy: not article text."""
+    s = line.strip().lstrip("-*• ").strip()
+    if _CREDIT.match(s) or _HOTLINE.search(s) or _BANNER.match(s):
+        return True
+    return sum(word in s for word in _AD_WORDS) >= 2
+
+
+def split_blocks(text: str) -> list[Block]:
+    """Blank-line separated blocks; lines of headings, lists and credits become blocks of their own."""
+    blocks: list[Block] = []
+    for m in re.finditer(r"[^\n]+(?:\n[ \t\u3000]*[^\s][^\n]*)*", text):
+        raw = m.group(0)
+        if not raw.strip():
+            continue
+        lines = [(lm.group(0), m.start() + lm.start()) for lm in re.finditer(r"[^\n]+", raw) if lm.group(0).strip()]
+        if len(lines) > 1 and not any(is_heading(t) or is_junk(t) or t.lstrip().startswith(("-", "*", "•")) for t, _ in lines):
+            # A hard-wrapped paragraph: its lines are one paragraph (quotes compare whitespace aside).
+            joined = "".join(t.strip() for t, _ in lines)
+            blocks.append(_classify(joined, m.start(), m.end(), len(blocks) + 1))
+            continue
+        for t, start in lines:
+            blocks.append(_classify(t, start, start + len(t), len(blocks) + 1))
+    return _mark_trailing_ads(blocks)
+
+
+def _classify(text: str, start: int, end: int, index: int) -> Block:
+    s = text.strip()
+    lead = len(text) - len(text.lstrip())
+    start, end = start + lead, start + lead + len(s)
+    if is_junk(s):
+        return Block(s, start, end, index, "junk")
+    if s.startswith("#"):
+        level = len(s) - len(s.lstrip("#"))
+        return Block(s.lstrip("#").strip(), start, end, index, "heading", level)
+    if s.lstrip("-*• ") != s and len(s) <= MAX_HEADING_CHARS:
+        return Block(s, start, end, index, "junk")  # list bullets outside articles: menus, ads
+    return Block(s, start, end, index, "heading" if is_heading(s) else "text")
+
+
+def _mark_trailing_ads(blocks: list[Block]) -> list[Block]:
+    """An advertisement ends a page: from the first junk line after the last text paragraph, all is junk."""
+    last_text = max((i for i, b in enumerate(blocks) if b.kind == "text"), default=-1)
+    first_junk = next((i for i in range(last_text + 1, len(blocks)) if blocks[i].kind == "junk"), None)
+    if first_junk is None:
+        return blocks
+    # The ad's headline often sits just above its first recognised line.
+    cut = first_junk
+    while cut - 1 > last_text and blocks[cut - 1].kind == "heading":
+        cut -= 1
+    return blocks[:cut] + [replace(b, kind="junk") for b in blocks[cut:]]
+
+
+def ends_sentence(text: str) -> bool:
+    text = strip_byline(text)
+    return bool(text) and text[-1] in FINAL_PUNCT
+
+
+def _first_clause(text: str) -> str:
+    m = re.search(f"[{re.escape(CLAUSE_PUNCT)}]", text)
+    return text[: m.start()] if m else text
+
+
+def _unbalanced_close(text: str) -> bool:
+    """A closing quote before any opening one: the paragraph starts inside a quotation."""
+    clause = text[:20]
+    close = min((clause.find(c) for c in "”」』" if c in clause), default=-1)
+    opened = min((clause.find(c) for c in "“「『" if c in clause), default=99)
+    return close >= 0 and close < opened
+
+
+def starts_mid_sentence(text: str) -> bool:
+    """The paragraph is the tail of a sentence cut by a column break."""
+    if _OPENERS.match(text):
+        return False
+    return _unbalanced_close(text) or len(_first_clause(text)) <= 6 or text[0] in CLAUSE_PUNCT
+
+
+def _joins_word(left: str, right: str) -> bool:
+    """A dictionary word spans the break ("持" + "续跟踪" -> 持续)."""
+    from vectorstore.keyword import segmenter
+
+    tail, head = left[-4:], right[:4]
+    pos = 0
+    for word in segmenter().lcut(tail + head, HMM=False):
+        if pos < len(tail) < pos + len(word) and len(word) >= 2:
+            return True
+        pos += len(word)
+    return False
+
+
+def repair(blocks: list[Block]) -> list[list[Block]]:
+    """Group text blocks into paragraphs, joining column-broken pieces.
+
+    A text block ending without sentence-final punctuation continues in the next text
+    block when nothing but it lies between them and that block reads as a continuation;
+    failing that, in a nearby earlier block that starts mid-sentence (scans sometimes
+    place a column's tail above its head); failing that, in the next text block unless
+    that one clearly opens a new sentence.
+    """
+    texts = [i for i, b in enumerate(blocks) if b.kind == "text"]
+    claimed: set[int] = set()
+    follow: dict[int, int] = {}
+    for pos, i in enumerate(texts):
+        a = blocks[i]
+        if ends_sentence(a.text):
+            continue
+        nxt = texts[pos + 1] if pos + 1 < len(texts) else None
+        adjacent = nxt is not None and all(blocks[j].kind == "junk" for j in range(i + 1, nxt))
+        b = blocks[nxt] if nxt is not None else None
+        if adjacent and b is not None and nxt not in claimed and (
+            (starts_mid_sentence(b.text) or _joins_word(a.text, b.text)) and not _OPENERS.match(b.text)
+        ):
+            follow[i] = nxt
+            claimed.add(nxt)
+            continue
+        earlier = [j for j in texts[max(0, pos - 3) : pos] if j not in claimed and j not in follow.values()]
+        orphan = next((j for j in reversed(earlier) if starts_mid_sentence(blocks[j].text)
+                       and not _continues_previous(blocks, texts, j, follow)), None)
+        if orphan is not None:
+            follow[i] = orphan
+            claimed.add(orphan)
+            continue
+        if adjacent and b is not None and nxt not in claimed and not _OPENERS.match(b.text):
+            follow[i] = nxt
+            claimed.add(nxt)
+    groups: list[list[Block]] = []
+    for i in texts:
+        if i in claimed:
+            continue
+        group = [blocks[i]]
+        j = i
+        while j in follow:
+            j = follow[j]
+            group.append(blocks[j])
+        groups.append(group)
+    return groups
+
+
+def _continues_previous(blocks: list[Block], texts: list[int], j: int, follow: dict[int, int]) -> bool:
+    """Block j already reads as the continuation of the text block just before it."""
+    pos = texts.index(j)
+    return pos > 0 and not ends_sentence(blocks[texts[pos - 1]].text) and follow.get(texts[pos - 1]) == j
+
+
+def split_long(text: str, limit: int = MAX_CHUNK_CHARS) -> list[tuple[int, str]]:
+    """Split at sentence ends into pieces of at most ~limit characters: (offset, piece)."""
+    if len(text) <= limit:
+        return [(0, text)]
+    sentences = [(m.start(), m.group(0)) for m in re.finditer(r"[^。!?;!?;]*[。!?;!?;]+[”」』]?|[^。!?;!?;]+$", text)]
+    pieces: list[tuple[int, str]] = []
+    cur_start, cur = 0, ""
+    for off, s in sentences:
+        if cur and len(cur) + len(s) > limit:
+            pieces.append((cur_start, cur))
+            cur_start, cur = off, ""
+        cur += s
+    if cur:
+        pieces.append((cur_start, cur))
+    return pieces
+
+
+def body_of(text: str) -> str:
+    """人大 or 政协 when the text clearly speaks of one of them; "" otherwise."""
+    renda = text.count("人大") + text.count("人民代表大会") + text.count("代表联络站")
+    zhengxie = text.count("政协") + text.count("提案") + text.count("政治协商")
+    if renda > zhengxie:
+        return "人大"
+    if zhengxie > renda:
+        return "政协"
+    return ""
+
+
+def districts_in(text: str) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for name in KNOWN_DISTRICTS:
+        n = text.count(name)
+        if n:
+            counts[name] += n
+    for m in _DISTRICT_CONTEXT.finditer(text):
+        name = m.group(1)
+        if name not in _NOT_DISTRICTS and not any(name in k or k in name for k in KNOWN_DISTRICTS):
+            counts[name] += 1
+    if "管城回族区" in counts:
+        counts["管城区"] -= counts["管城回族区"]
+        counts += Counter()
+    return counts
+
+
+def district_of(text: str) -> str:
+    counts = districts_in(text)
+    if counts:
+        return counts.most_common(1)[0][0]
+    if "郑州" in text or "市政协" in text or "市人大" in text:
+        return CITY
+    return ""
+
+
+def year_of(text: str) -> int:
+    years = Counter(int(y) for y in _YEAR.findall(text) if 2000 <= int(y) <= 2099)
+    if not years:
+        return 0
+    top = max(years.values())
+    return min(y for y, n in years.items() if n == top)
+
+
+def reporter_of(text: str) -> str:
+    """The reporters named in a byline ("郑报全媒体记者 李爱琴 聂春洁" -> "李爱琴、聂春洁")."""
+    m = re.search(r"记者\s*((?:[\u4e00-\u9fa5]{2,3}(?:\s+|$))+)", text)
+    if not m:
+        return ""
+    names = []
+    for name in m.group(1).split():
+        if name in ("通讯员", "摄影", "实习生"):
+            break
+        names.append(name)
+    return "、".join(names)
+
+
+def strip_byline(text: str) -> str:
+    return _BYLINE.sub("", text).rstrip()
+
+
+def _titles(blocks: list[Block]) -> list[tuple[int, str]]:
+    """(block position, title) where an article title starts.
+
+    Markdown: headings of the shallowest level. Plain text: the run of headings
+    at the top of the page, split where a line names a body (two reports on one page).
+    """
+    md = [b.level for b in blocks if b.kind == "heading" and b.level]
+    if md:
+        top = min(md)
+        return [(i, b.text) for i, b in enumerate(blocks) if b.kind == "heading" and b.level == top]
+    first_text = next((i for i, b in enumerate(blocks) if b.kind == "text"), len(blocks))
+    head = [(i, b.text) for i, b in enumerate(blocks[:first_text]) if b.kind == "heading"]
+    if not head:
+        return []
+    groups: list[list[str]] = [[]]
+    for _, t in head:
+        groups[-1].append(t)
+        if body_of(t) and len(groups[-1]) > 0:
+            groups.append([])
+    groups = [g for g in groups if g]
+    bodies = [body_of(" ".join(g)) for g in groups]
+    if len(groups) > 1 and all(bodies) and len(set(bodies)) == len(groups):
+        return [(0, " ".join(g)) for g in groups]
+    return [(0, " ".join(t for _, t in head))]
+
+
+def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") -> list[Chunk]:
+    """Turn one file's text into labelled paragraph chunks."""
+    blocks = split_blocks(text)
+    titles = _titles(blocks)
+    doc_district = district_of(" ".join(b.text for b in blocks if b.kind != "junk"))
+    doc_year = year_of(" ".join(b.text for b in blocks if b.kind != "junk"))
+    doc_reporter = reporter_of(text)
+    parallel_titles = len(titles) > 1 and all(pos == 0 for pos, _ in titles)
+    first_text = next((i for i, b in enumerate(blocks) if b.kind == "text"), len(blocks))
+
+    # Per title segment (one article): district, reporter.
+    seg_bounds = [pos for pos, _ in titles] if titles and not parallel_titles else [0]
+    segment_of = {}
+    for i in range(len(blocks)):
+        segment_of[i] = max((k for k, pos in enumerate(seg_bounds) if pos <= i), default=0)
+    seg_text: dict[int, str] = {}
+    for i, b in enumerate(blocks):
+        if b.kind != "junk":
+            seg_text[segment_of[i]] = seg_text.get(segment_of[i], "") + " " + b.text
+
+    position = {id(b): i for i, b in enumerate(blocks)}
+    chunks: list[Chunk] = []
+    seen: Counter[str] = Counter()
+    prev_body = ""
+    for group in repair(blocks):
+        first = position[id(group[0])]
+        section, section_year = "", 0
+        for j in range(first - 1, -1, -1):
+            b = blocks[j]
+            if b.kind != "heading":
+                continue
+            if titles and not parallel_titles and any(pos == j for pos, _ in titles):
+                break
+            if j < first_text:  # the page's headline run is the title, not a section
+                break
+            if not section:
+                section = b.text
+            lead = _LEAD_YEAR.match(b.text)
+            if lead:
+                section_year = int(lead.group(1))
+                break
+        seg = segment_of[first]
+        if parallel_titles:
+            title = ""
+        elif titles:
+            title = next((t for pos, t in reversed(titles) if pos <= first), titles[0][1])
+        else:
+            title = ""
+        paragraph = strip_byline("".join(b.text for b in group))
+        if not paragraph:
+            continue
+        seg_t = seg_text.get(seg, "")
+        body = body_of(paragraph) or body_of(section) or body_of(title) or prev_body or body_of(seg_t)
+        prev_body = body
+        if parallel_titles:
+            title = next((t for _, t in titles if body_of(t) == body), " ".join(t for _, t in titles))
+        district = district_of(title) or (districts_in(seg_t).most_common(1)[0][0] if districts_in(seg_t) else "") or doc_district
+        lead = _LEAD_YEAR.match(paragraph)
+        year = int(lead.group(1)) if lead else (section_year or year_of(title) or year_of(seg_t) or doc_year)
+        reporter = reporter_of(seg_t) or doc_reporter
+        for offset, piece in split_long(paragraph):
+            seen[piece] += 1
+            key = f"{path or source}\0{piece}\0{seen[piece]}"
+            start = group[0].start + offset if len(group) == 1 else group[0].start
+            end = start + len(piece) if len(group) == 1 else group[-1].end
+            chunks.append(Chunk(
+                id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:20], text=piece, source=source,
+                path=path, paragraph=group[0].index, start=start, end=end, title=title, section=section,
+                district=district, body=body, year=year, reporter=reporter, file_hash=file_hash))
+    return chunks

@@ -1,0 +1,97 @@
+"""Chinese keyword search: jieba tokens (with place names and political terms kept whole) scored by BM25."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+
+import numpy as np
+
+# Terms jieba would otherwise cut apart; district names come from the chunker's gazetteer.
+USER_TERMS = (
+    "人大常委会", "常委会", "人大代表", "代表联络站", "人大代表联络站", "政协委员", "政协常委会", "市政协",
+    "区政协", "区人大", "社情民意", "执法检查", "专题询问", "视察调研", "提案", "立案", "办结率",
+    "代表建议", "票决制", "中欧班列", "优良天数", "营商环境", "老旧小区", "安置房", "学前教育",
+    "课后延时服务", "午餐供应", "优质学位", "常态化", "防汛救灾", "乡村振兴", "文史资料", "通航之都",
+    "国际陆港", "制造高地", "生态新城", "五联手", "书香政协", "委员讲堂", "召集人", "两联一述",
+)
+STOPWORDS = frozenset(
+    ["的", "了", "是", "在", "有", "和", "与", "及", "或", "吗", "呢", "吧", "啊", "么", "什么", "多少", "哪些", "哪个", "哪", "几", "谁", "怎么", "怎样", "如何", "为什么", "一共", "共", "分别", "各", "其中", "那", "这", "那么", "请问", "请", "问", "个", "次", "年", "月", "日", "都", "也", "还", "就", "把", "被", "对", "为", "将", "让", "给", "从", "向", "等", "之", "以", "于", "而", "并", "上", "下", "中"]
+)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?")
+_WORDISH = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+@functools.lru_cache(maxsize=1)
+def segmenter():
+    """A private jieba tokenizer with the project's terms (the global one stays untouched)."""
+    import logging
+
+    import jieba
+
+    from vectorstore.chunking import KNOWN_DISTRICTS
+
+    jieba.setLogLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    for term in (*USER_TERMS, *KNOWN_DISTRICTS, *(d[:-1] for d in KNOWN_DISTRICTS if len(d) == 3)):
+        tok.add_word(term, freq=200000)
+    return tok
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens: numbers whole ("1.04万"), jieba search-mode words, no stopwords or punctuation."""
+    tokens: list[str] = []
+    pos = 0
+    for m in _NUMBER.finditer(text):
+        tokens += _words(text[pos : m.start()])
+        number = m.group(0)
+        tokens.append(number)
+        bare = re.match(r"\d+(?:\.\d+)?", number).group(0)
+        if bare != number:
+            tokens.append(bare)
+        pos = m.end()
+    tokens += _words(text[pos:])
+    return tokens
+
+
+def _words(text: str) -> list[str]:
+    if not text.strip():
+        return []
+    return [w for w in segmenter().lcut_for_search(text) if w.strip() and w not in STOPWORDS and _WORDISH.search(w)]
+
+
+class KeywordIndex:
+    """BM25 over tokenised chunks (bm25s: sparse matrices, scoring in numpy)."""
+
+    def __init__(self, ids: Sequence[str], token_lists: Sequence[list[str]]) -> None:
+        import bm25s
+
+        self.ids = list(ids)
+        self._bm25 = bm25s.BM25()
+        if self.ids:
+            self._bm25.index([t or [""] for t in token_lists], show_progress=False)
+
+    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every chunk (0 where masked out)."""
+        if not self.ids:
+            return np.zeros(0, dtype=np.float32)
+        tokens = tokenize(query)
+        if not tokens:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        s = self._bm25.get_scores(tokens)
+        if mask is not None:
+            s = np.where(mask, s, 0.0)
+        return s
+
+    def save(self, folder) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder, ids: Sequence[str]) -> KeywordIndex:
+        import bm25s
+
+        self = cls.__new__(cls)
+        self.ids = list(ids)
+        self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
+        return self

@@ -1,0 +1,42 @@
+"""Data that crosses module boundaries: chunks of text and search hits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One paragraph of an article (scan breaks repaired), with where it came from."""
+
+    id: str
+    text: str
+    source: str  # file name: the id that citations and eval sets use
+    path: str  # absolute path of the file when ingested
+    paragraph: int  # 1-based index of the paragraph's first block in the file
+    start: int  # character span of the text in the decoded file (repaired chunks: first..last)
+    end: int
+    title: str = ""
+    section: str = ""
+    district: str = ""
+    body: str = ""
+    year: int = 0
+    reporter: str = ""
+    file_hash: str = ""
+
+    def metadata(self) -> dict[str, str | int]:
+        """Flat metadata for the vector store (no None, no lists)."""
+        meta = asdict(self)
+        del meta["id"], meta["text"]
+        return meta
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found by search, with its fused score and the ranks that produced it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    extra: dict[str, float] = field(default_factory=dict)
