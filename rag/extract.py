@@ -17,7 +17,7 @@ _NUM = re.compile(r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?|[一二三
 _NUM_UNIT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)(?:多|余)?(?:万|亿)?(?:多|余)?\s*{unit}"
 _DIGIT_UNIT = r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?\s*{unit}"
 _DATE = re.compile(r"\d{1,2}月\d{1,2}日")
-_NAME = r"([\u4e00-\u9fa5]{2,3}?)(?=受|向|在|作|主持|代表|表示|指出|说|,|,|。|$)"
+_NAME = r"([\u4e00-\u9fa5]{2,3}?)(?=受|向|在|作|主持|代表|表示|指出|说|肯定|强调|出席|讲话|带队|率|等|,|,|。|$)"
 _LIST_ITEMS = re.compile(r"[^、,,“”()()]{2,12}(?:、[^、,,“”()()]{2,12}){2,}")
 
 
@@ -93,8 +93,9 @@ def typed_match(intent: Intent, text: str) -> bool:
     if kind == "date":
         return _DATE.search(text) is not None
     if kind == "person":
-        role = intent.role or "主任|主席"
-        return re.search(f"(?:{role}){_NAME}", text) is not None
+        return re.search(f"{_role_pattern(intent)}{_NAME}", text) is not None
+    if kind == "name":
+        return re.search(r"《[^》]{2,40}》|“[^”]{2,40}”", text) is not None
     if kind == "list":
         return _LIST_ITEMS.search(text) is not None or "“" in text
     return True
@@ -164,7 +165,13 @@ def answerable(intent: Intent, span: Span) -> bool:
     return strongest >= 0.45 or (span.typed and strongest >= 0.3)
 
 
+def _role_pattern(intent: Intent) -> str:
+    """A 主席 question is not answered by a 副主席."""
+    if not intent.role:
+        return "(?:" + "|".join(ROLES) + ")"
+    return ("" if intent.role.startswith("副") else "(?<!副)") + re.escape(intent.role)
+
+
 def person_in(intent: Intent, sentence: str) -> str:
-    role = intent.role or "|".join(ROLES)
-    m = re.search(f"(?:{role}){_NAME}", sentence)
+    m = re.search(f"{_role_pattern(intent)}{_NAME}", sentence)
     return m.group(1) if m else ""

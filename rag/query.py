@@ -8,13 +8,14 @@ from dataclasses import dataclass, replace
 from vectorstore.chunking import CITY, KNOWN_DISTRICTS
 from vectorstore.keyword import tokenize
 
-KINDS = ("number", "person", "date", "list", "comparison", "place", "fact")
+KINDS = ("number", "person", "date", "list", "comparison", "place", "name", "fact")
 _OTHER_DISTRICT = re.compile(r"([\u4e00-\u9fa5]{2,3}(?:区|县))(?!委|政府|人大|政协)")
 _ANY_DISTRICT = re.compile(r"(?:^|(?<=[^\u4e00-\u9fa5])|(?<=[市省和与及、那跟同]))([\u4e00-\u9fa5]{2}(?:新区|区|县))")
 _NOT_PLACE = {"全区", "该区", "我区", "城区", "辖区", "片区", "社区", "园区", "示范区", "起步区", "各区", "哪个区", "个区", "滩区"}
 _YEAR = re.compile(r"(20\d\d)年")
 _UNIT = re.compile(r"(?:多少|几)\s*([个件次项名人天篇条家所班元万亿%]|人次|万元|亿元|批次|个百分点)?")
-_PERSON = re.compile(r"谁|叫什么|名字|姓名|哪位")
+_PERSON = re.compile(r"是谁|谁|哪位|(?:主任|主席|书记|区长|市长|记者)(?:叫什么|的名字|姓名)")
+_NAME_Q = re.compile(r"叫什么|什么名字|名称是什么|名称|什么文件|什么刊物|什么品牌|什么奖")
 _DATE = re.compile(r"哪一?天|什么时候|何时|哪个日期|几月几[日号]|什么日子|哪日")
 _NUMBER = re.compile(r"多少|几[个次项件名天篇条家所班位]|几次|几项|增长了多少|比例|百分之")
 _LIST = re.compile(r"哪些|哪几|哪[五四三六七八两]|包括什么|包括哪|有什么|是什么|指的是|分别是什么")
@@ -82,6 +83,8 @@ def answer_kind(text: str) -> str:
         return "date"
     if _PERSON.search(text):
         return "person"
+    if _NAME_Q.search(text):
+        return "name"
     if _NUMBER.search(text):
         return "number"
     if _LIST.search(text):
