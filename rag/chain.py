@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ class Retrieved:
 
     question: str
     intent: Intent
-    sides: list[tuple[str, list[Document]]] = field(default_factory=list)
+    sides: list[tuple[str, list[Document], Intent]] = field(default_factory=list)
     refusal: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -55,8 +56,10 @@ class ExtractiveAnswerer:
         chunks = [to_chunk(d) for d in docs]
         if not chunks:
             return None
-        idf = self.index.idf((*intent.topic, *intent.context, intent.person))
-        spans = candidates(intent, chunks, idf)
+        tokens = (*intent.topic, *intent.context, intent.person)
+        idf = self.index.idf(tokens)
+        unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
+        spans = candidates(intent, chunks, idf, frozenset(t for t in tokens if idf.get(t, 0) >= unseen))
         return spans[0] if spans else None
 
     def answer(self, r: Retrieved) -> Answer:
@@ -64,9 +67,9 @@ class ExtractiveAnswerer:
         if r.refusal:
             return Answer(r.question, r.refusal, True, [], {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
         picked: list[tuple[str, Span]] = []
-        for side, docs in r.sides:
-            span = self.best(r.intent, docs)
-            if span is None or not answerable(r.intent, span):
+        for side, docs, side_intent in r.sides:
+            span = self.best(side_intent, docs)
+            if span is None or not answerable(side_intent, span):
                 nearest = span
                 what = f"{side}的" if side and len(r.sides) > 1 else ""
                 text = f"语料中没有找到{what}相关信息,无法回答这个问题。"
@@ -131,13 +134,14 @@ class Chain:
         if inputs.get("district"):
             intent = replace(intent, districts=(inputs["district"],))
         if inputs.get("body"):
-            intent = replace(intent, body=inputs["body"])
-        r = self._retrieve_intent(intent, inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid")
+            intent = replace(intent, body=inputs["body"], bodies=())
+        r = self._retrieve_intent(intent, inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid",
+                                  body_filter=inputs.get("body") or "")
         r.question = question
         r.timings_ms["retrieve"] = _elapsed(t0)
         return r
 
-    def _retrieve_intent(self, intent: Intent, k: int, mode: str) -> Retrieved:
+    def _retrieve_intent(self, intent: Intent, k: int, mode: str, body_filter: str = "") -> Retrieved:
         known = set(self.index.districts())
         missing = [d for d in intent.districts if d not in known]
         if intent.unknown_places and not [d for d in intent.districts if d in known]:
@@ -145,13 +149,27 @@ class Chain:
         if missing:
             names = "、".join(missing)
             return Retrieved(intent.text, intent, refusal=f"语料中没有关于{names}的报道,无法回答这个问题。")
-        sides = list(intent.districts) if len(intent.districts) > 1 else [intent.districts[0] if intent.districts else ""]
+        place = intent.districts[0] if intent.districts else ""
+        if intent.body and place and not intent.bodies:
+            bodies = self.index.bodies(place)
+            if bodies and intent.body not in bodies:
+                return Retrieved(intent.text, intent, refusal=f"语料中没有关于{place}{intent.body}的报道,无法回答这个问题。")
+        # (label, filter, intent) per side: districts compared, or 人大 against 政协 in one place.
+        if len(intent.districts) > 1 and intent.kind == "comparison":
+            sides = [(d, {"district": d}, intent) for d in intent.districts]
+        elif intent.kind == "comparison" and len(intent.bodies) == 2:
+            sides = [(b, {"district": place, "body": b} if place else {"body": b}, replace(intent, body=b))
+                     for b in intent.bodies]
+        else:
+            sides = [("", {"district": place} if place else None, intent)]
+        if body_filter:  # the user's filter (UI), not the question's wording: a hard filter
+            sides = [(label, {**(where or {}), "body": body_filter}, side_intent) for label, where, side_intent in sides]
         out = Retrieved(intent.text, intent)
-        for side in sides:
-            where = {"district": side} if side else None
+        for label, where, side_intent in sides:
             retriever = IndexRetriever(index=self.index, k=max(k, RETRIEVE_K), mode=mode, where=where,
-                                       keyword_query=intent.keyword_query or None)
-            out.sides.append((side if len(sides) > 1 else "", retriever.invoke(_dense_query(intent, side))))
+                                       keyword_query=side_intent.keyword_query or None)
+            docs = retriever.invoke(_dense_query(side_intent, where.get("district", "") if where else ""))
+            out.sides.append((label, docs, side_intent))
         return out
 
     def _answer_intent(self, intent: Intent, k: int, mode: str) -> Answer:

@@ -16,6 +16,7 @@ _OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
 _NUM = re.compile(r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?|[一二三四五六七八九十两百千]+(?:多|余)?(?:万|亿)?")
 _NUM_UNIT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)(?:多|余)?(?:万|亿)?(?:多|余)?\s*{unit}"
 _DIGIT_UNIT = r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?\s*{unit}"
+_DOCUMENT_Q = re.compile(r"文件|规定|办法|决定|通知|条例|制度|报告")
 _DATE = re.compile(r"\d{1,2}月\d{1,2}日")
 _NAME = r"([\u4e00-\u9fa5]{2,3}?)(?=受|向|在|作|主持|代表|表示|指出|说|肯定|强调|出席|讲话|带队|率|等|,|,|。|$)"
 _LIST_ITEMS = re.compile(r"[^、,,“”()()]{2,12}(?:、[^、,,“”()()]{2,12}){2,}")
@@ -33,6 +34,8 @@ class Span:
     coverage: float  # share of the question's topic weight found in the sentence
     chunk_coverage: float
     typed: bool  # carries the kind of fact asked for (a number with the right unit, a name, a date, a list)
+    anchored: bool = True  # one of the question's two most specific words is in the sentence or its paragraph
+    unit_match: bool = False  # a figure in digits with the unit asked for
 
 
 def sentences(text: str) -> list[str]:
@@ -76,28 +79,40 @@ def typed_score(intent: Intent, text: str) -> float:
     unit = re.escape(intent.unit) if intent.unit else ""
     if unit and re.search(_DIGIT_UNIT.format(unit=unit), text):
         return 1.0
-    if unit and re.search(_NUM_UNIT.format(unit=unit), text):
+    if unit and _counts(text, intent.unit):
         return 0.5
     if re.search(r"\d", text):
         return 0.6 if not unit else 0.3
     return 0.3 if _NUM.search(text) else 0.0
 
 
+def _counts(text: str, unit: str) -> list[str]:
+    """Figures with the unit, leaving out ordinals ("第六次", "十六届人大五次会议")."""
+    pattern = _NUM_UNIT.format(unit=re.escape(unit)) if unit else _NUM.pattern
+    out = []
+    for m in re.finditer(pattern, text):
+        before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() : m.end() + 2]
+        if before == "第" or after.startswith(("会议", "全会", "会")) or text[m.end() - 1 : m.end() + 1] == "届":
+            continue
+        out.append(m.group(0))
+    return out
+
+
 def typed_match(intent: Intent, text: str) -> bool:
     """Does the text carry the kind of fact the question wants?"""
     kind = intent.kind
     if kind in ("number", "comparison"):
-        if intent.unit:
-            return re.search(_NUM_UNIT.format(unit=re.escape(intent.unit)), text) is not None
-        return _NUM.search(text) is not None
+        return bool(_counts(text, intent.unit))
     if kind == "date":
         return _DATE.search(text) is not None
     if kind == "person":
         return re.search(f"{_role_pattern(intent)}{_NAME}", text) is not None
     if kind == "name":
-        return re.search(r"《[^》]{2,40}》|“[^”]{2,40}”", text) is not None
+        if _DOCUMENT_Q.search(intent.text):
+            return re.search(r"《[^》]{2,60}》", text) is not None
+        return re.search(r"《[^》]{2,60}》|“[^”]{2,40}”", text) is not None
     if kind == "list":
-        return _LIST_ITEMS.search(text) is not None or "“" in text
+        return _LIST_ITEMS.search(text) is not None or len(re.findall(r"《[^》]{2,60}》", text)) >= 2
     return True
 
 
@@ -123,12 +138,18 @@ def best_window(intent: Intent, sentence: str, idf: dict[str, float]) -> str:
     return best
 
 
-def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float]) -> list[Span]:
+def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
+               absent: frozenset[str] = frozenset()) -> list[Span]:
+    """Every sentence of the retrieved chunks as a scored answer candidate, best first.
+
+    `absent`: question words found nowhere in the index; they cannot tell passages apart.
+    """
     tokens = [*intent.topic]
     context = [*intent.context]
     if intent.person:
         tokens.append(intent.person)
     spans = []
+    specific = sorted((t for t in intent.topic if len(t) > 1 and t not in absent), key=lambda t: -_weight(t, idf))[:2]
     for rank, chunk in enumerate(chunks, 1):
         full = " ".join((chunk.section, chunk.title, chunk.text))
         chunk_cov = coverage(tokens, full, idf)
@@ -146,7 +167,9 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float]) -
                 score -= 0.1
             if intent.kind == "person" and intent.role and intent.role in sent:
                 score += 0.3
-            spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed))
+            anchored = not specific or any(t in sent or t in chunk.text for t in specific)
+            unit_match = bool(intent.unit) and re.search(_DIGIT_UNIT.format(unit=re.escape(intent.unit)), window) is not None
+            spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, anchored, unit_match))
     spans.sort(key=lambda s: -s.score)
     return spans
 
@@ -160,8 +183,15 @@ def answerable(intent: Intent, span: Span) -> bool:
     if not intent.topic:
         return span.typed
     strongest = max(span.coverage, span.chunk_coverage * 0.85)
-    if intent.kind in ("number",) and not span.typed:
-        return strongest >= 0.75
+    if intent.kind == "number":
+        if not span.anchored:
+            return False
+        if not span.typed:
+            return strongest >= 0.75
+        if span.unit_match and span.rank == 1 and strongest >= 0.2:
+            return True  # a paraphrase: the top passage states a figure with the very unit asked for
+    if intent.kind == "comparison" and span.typed and strongest >= 0.25:
+        return True  # each side of a comparison shares only part of the question's words
     return strongest >= 0.45 or (span.typed and strongest >= 0.3)
 
 

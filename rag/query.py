@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, replace
 
@@ -13,14 +14,15 @@ _OTHER_DISTRICT = re.compile(r"([\u4e00-\u9fa5]{2,3}(?:区|县))(?!委|政府|�
 _ANY_DISTRICT = re.compile(r"(?:^|(?<=[^\u4e00-\u9fa5])|(?<=[市省和与及、那跟同]))([\u4e00-\u9fa5]{2}(?:新区|区|县))")
 _NOT_PLACE = {"全区", "该区", "我区", "城区", "辖区", "片区", "社区", "园区", "示范区", "起步区", "各区", "哪个区", "个区", "滩区"}
 _YEAR = re.compile(r"(20\d\d)年")
-_UNIT = re.compile(r"(?:多少|几)\s*([个件次项名人天篇条家所班元万亿%]|人次|万元|亿元|批次|个百分点)?")
+_UNIT = re.compile(r"(?:多少|(?<!哪)几)\s*(人次|万元|亿元|批次|个百分点|[个件次项名人天篇条家所班元万亿%期本幅])?")
+_ASKING = re.compile(r"(?:多少|几)\s*(?:人次|万元|亿元|批次|个百分点|[个件次项名人天篇条家所班元万亿%期本幅种位])?|哪几|哪些|什么")
 _PERSON = re.compile(r"是谁|谁|哪位|(?:主任|主席|书记|区长|市长|记者)(?:叫什么|的名字|姓名)")
 _NAME_Q = re.compile(r"叫什么|什么名字|名称是什么|名称|什么文件|什么刊物|什么品牌|什么奖")
 _DATE = re.compile(r"哪一?天|什么时候|何时|哪个日期|几月几[日号]|什么日子|哪日")
-_NUMBER = re.compile(r"多少|几[个次项件名天篇条家所班位]|几次|几项|增长了多少|比例|百分之")
+_NUMBER = re.compile(r"多少|(?<!哪)几[个次项件名天篇条家所班位期本]|增长了多少|比例|百分之")
 _LIST = re.compile(r"哪些|哪几|哪[五四三六七八两]|包括什么|包括哪|有什么|是什么|指的是|分别是什么")
 _PLACE_Q = re.compile(r"哪个区|哪个县|哪个地方|哪里|哪个市|哪一个区")
-_COMPARE = re.compile(r"分别|各有|各是|和.{1,12}相比|比较|各自")
+_COMPARE = re.compile(r"分别|各有|各是|和.{1,12}相比|比较|各自|各[^,,。?]{0,8}(?:多少|几)")
 ROLES = ("副主席", "主席", "副主任", "主任", "书记", "区长", "市长", "秘书长")
 _FOLLOWUP_CUES = re.compile(r"^(?:其中|那|那么|他|她|它|该|这|此|其|另外|还有|同时)|呢[?？]?$|他们|她们|他在|她在")
 
@@ -33,6 +35,7 @@ class Intent:
     districts: tuple[str, ...] = ()
     unknown_places: tuple[str, ...] = ()  # named places the gazetteer does not know (e.g. 金水区 is known; 某某区 not)
     body: str = ""  # 人大 / 政协
+    bodies: tuple[str, ...] = ()  # both, when a question compares 人大 with 政协
     year: int = 0
     kind: str = "fact"
     unit: str = ""
@@ -54,9 +57,18 @@ def districts_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         short = name[:-1] if len(name) == 3 else name
         for m in re.finditer(re.escape(short) + ("区?" if name.endswith("区") else ""), text):
             found.append((m.start(), name))
-    if re.search(r"郑州市|市政协|市人大|全市|郑州(?!都市圈)", text) and not found:
-        found.append((text.find("市"), CITY))
+    # 郑州市 itself: named with its body ("郑州市政协"), or any city-level mention when no district is named
+    # ("惠济区政协上报市政协的信息" is about 惠济区).
+    city = re.search(r"郑州市?政协|郑州市?人大", text)
+    if city or (re.search(r"郑州|全市|市政协|市人大", text) and not found):
+        found.append((city.start() if city else text.find("市"), CITY))
     names = tuple(dict.fromkeys(n for _, n in sorted(found)))
+    if CITY in names and len(names) > 1:
+        # "上街区政协为郑州市政协文史馆…": the city is the question's subject only when listed beside the others.
+        spots = sorted(found)
+        joined = any(re.search(r"[和与及、]", text[a[0]:b[0]]) and b[0] - a[0] <= 12 for a, b in itertools.pairwise(spots))
+        if not joined:
+            names = tuple(n for n in names if n != CITY)
     unknown = []
     for m in _ANY_DISTRICT.finditer(text):
         name = m.group(1)
@@ -96,7 +108,8 @@ _PLACE_TOKENS = {d for name in (*KNOWN_DISTRICTS, CITY) for d in (name, name[:-1
 _BODY_TOKENS = {"人大", "政协", "人大常委会", "常委会", "区人大", "区政协", "市政协", "郑州", "郑州市", "区", "市"}
 _QUESTION_TOKENS = {"多少", "几", "什么", "哪些", "哪个", "哪", "谁", "名字", "叫", "一共", "共", "分别", "各", "各有",
                     "哪一天", "一天", "时候", "什么样", "是", "请问", "年", "其中", "那", "他", "她",
-                    "个", "次", "件", "项", "名", "天", "篇", "条", "家", "所", "班", "人次"}
+                    "个", "次", "件", "项", "名", "天", "篇", "条", "家", "所", "班", "人次", "几种", "几个", "哪几",
+                    "几项", "方面", "具体", "指", "指的是", "包括", "有些"}
 
 
 _STRIP = sorted({*(d for name in (*KNOWN_DISTRICTS, CITY) for d in (name, name[:-1])), "人大常委会", "政协常委会",
@@ -105,9 +118,9 @@ _STRIP = sorted({*(d for name in (*KNOWN_DISTRICTS, CITY) for d in (name, name[:
 
 def topic_tokens(text: str) -> tuple[str, ...]:
     """Content words of a question: places, bodies, years and question words removed."""
-    text = _YEAR.sub(" ", text)
+    text = _ASKING.sub(" ", _YEAR.sub(" ", text))
     for name in _STRIP:
-        text = text.replace(name, " ")
+        text = re.sub(re.escape(name) + "(?!会议)", " ", text)  # "常委会会议" is a topic, "常委会" a body
     text = re.sub(r"[\u4e00-\u9fa5]{2}(?:新区|区|县)(?=\W|$|的|和|与)", " ", text)
     out = []
     for t in tokenize(text):
@@ -127,7 +140,9 @@ def understand(question: str) -> Intent:
     if "市政协" in q and not districts:
         districts = (CITY,)
     year_m = _YEAR.search(q)
+    both = bool(re.search(r"人大|人民代表大会|人大代表|人代会", q)) and bool(re.search(r"政协", q))
     return Intent(text=q, districts=districts, unknown_places=unknown, body=body_in(q),
+                  bodies=("人大", "政协") if both else (),
                   year=int(year_m.group(1)) if year_m else 0, kind=kind,
                   unit=(unit_m.group(1) or "") if unit_m else "", role=role, topic=topic_tokens(q))
 
