@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -14,15 +15,16 @@ CLAUSE_PUNCT = "。!?;,、:!?;,:…"
 MAX_CHUNK_CHARS = 300
 MAX_HEADING_CHARS = 40
 
-# Zhengzhou's districts and county-level cities; any other "XX区/县" is recognised when it
-# stands before 人大 / 政协 / 委 / 政府 (e.g. 金水区人大常委会).
+# Zhengzhou's districts and county-level cities; any other "XX区/县" is recognised when a city or
+# province names it and it stands before 人大 / 政协 / 委 / 政府 (e.g. 长沙市岳麓区人大常委会).
+# Without the city, ",督促区政府" or ",要求区政府" would read as districts 督促区 and 要求区.
 KNOWN_DISTRICTS = (
     "中原区", "二七区", "管城回族区", "管城区", "金水区", "上街区", "惠济区", "郑东新区",
     "经开区", "高新区", "航空港区", "巩义市", "荥阳市", "新密市", "新郑市", "登封市", "中牟县",
 )
 CITY = "郑州市"
 _DISTRICT_CONTEXT = re.compile(
-    r"(?:(?<=[市省])|(?<![\u4e00-\u9fa5]))([\u4e00-\u9fa5]{2,3}[区县])(?=人大|政协|委员会|区委|县委|政府|第)")
+    r"(?<=[市省])([\u4e00-\u9fa5]{2,3}[区县])(?=人大|政协|委员会|区委|县委|政府|第)")
 _NOT_DISTRICTS = {"全区", "该区", "我区", "城区", "辖区", "片区", "社区", "园区", "示范区", "起步区"}
 
 _YEAR = re.compile(r"(20\d\d)年")
@@ -51,6 +53,8 @@ class Block:
 def is_heading(line: str) -> bool:
     """A markdown heading, a bullet heading, or a short line with no sentence punctuation."""
     s = line.strip()
+    if not s:
+        return False
     if s.startswith("#"):
         return True
     if len(s) > MAX_HEADING_CHARS:
@@ -68,6 +72,9 @@ def is_junk(line: str) -> bool:
     s = line.strip().lstrip("-*• ").strip()
     if _CREDIT.match(s) or _HOTLINE.search(s) or _BANNER.match(s):
         return True
+    # Ad copy is short slogans; a sentence about 5G users or broadband is news, not an advert.
+    if len(s) > MAX_HEADING_CHARS or ends_sentence(s):
+        return False
     return sum(word in s for word in _AD_WORDS) >= 2
 
 
@@ -179,7 +186,9 @@ def repair(blocks: list[Block]) -> list[list[Block]]:
             follow[i] = nxt
             claimed.add(nxt)
             continue
-        earlier = [j for j in texts[max(0, pos - 3) : pos] if j not in claimed and j not in follow.values()]
+        # A column's tail misplaced above its head stays in the same section: never look across a heading.
+        earlier = [j for j in texts[max(0, pos - 3) : pos] if j not in claimed and j not in follow.values()
+                   and not any(blocks[k].kind == "heading" for k in range(j + 1, i))]
         orphan = next((j for j in reversed(earlier) if starts_mid_sentence(blocks[j].text)
                        and not _continues_previous(blocks, texts, j, follow)), None)
         if orphan is not None:
@@ -345,7 +354,8 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
                 continue
             if titles and not parallel_titles and any(pos == j for pos, _ in titles):
                 break
-            if j < first_text:  # the page's headline run is the title, not a section
+            # The page's headline run is the title, not a section; a markdown heading below the title still is one.
+            if j < first_text and not b.level:
                 break
             if not section:
                 section = b.text
@@ -372,13 +382,20 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
         lead = _LEAD_YEAR.match(paragraph)
         year = int(lead.group(1)) if lead else (section_year or year_of(title) or year_of(seg_t) or doc_year)
         reporter = reporter_of(seg_t) or doc_reporter
+        joins, pos = [], 0
+        for prev, cur in itertools.pairwise(group):
+            pos += len(prev.text)
+            if cur.start < prev.start:
+                joins.append(pos)
         for offset, piece in split_long(paragraph):
+            breaks = ",".join(str(j - offset) for j in joins if offset < j < offset + len(piece))
             seen[piece] += 1
             key = f"{path or source}\0{piece}\0{seen[piece]}"
-            start = group[0].start + offset if len(group) == 1 else group[0].start
-            end = start + len(piece) if len(group) == 1 else group[-1].end
+            # A repaired group may run backwards in the file (tail placed above head): span them all.
+            start = group[0].start + offset if len(group) == 1 else min(b.start for b in group)
+            end = start + len(piece) if len(group) == 1 else max(b.end for b in group)
             chunks.append(Chunk(
                 id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:20], text=piece, source=source,
                 path=path, paragraph=group[0].index, start=start, end=end, title=title, section=section,
-                district=district, body=body, year=year, reporter=reporter, file_hash=file_hash))
+                district=district, body=body, year=year, reporter=reporter, file_hash=file_hash, breaks=breaks))
     return chunks

@@ -61,7 +61,7 @@ class Embedder(Embeddings):
             try:
                 self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
             except Exception as exc:  # the library raises many kinds; the user needs one line
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
                 raise ModelError(
                     f"cannot load embedding model {self.name!r}: {first[:200]}. Set RAG_EMBED_MODEL to a local "
                     f"sentence-transformers folder, or unset it to use the bundled {MODEL_NAME}") from exc

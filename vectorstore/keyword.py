@@ -10,7 +10,7 @@ import numpy as np
 
 # Terms jieba would otherwise cut apart; district names come from the chunker's gazetteer.
 USER_TERMS = (
-    "人大常委会", "常委会", "人大代表", "代表联络站", "人大代表联络站", "政协委员", "政协常委会", "市政协",
+    "人大常委会", "常委会", "常委会会议", "人大代表", "代表联络站", "人大代表联络站", "政协委员", "政协常委会", "市政协",
     "区政协", "区人大", "社情民意", "执法检查", "专题询问", "视察调研", "提案", "立案", "办结率",
     "代表建议", "票决制", "中欧班列", "优良天数", "营商环境", "老旧小区", "安置房", "学前教育",
     "课后延时服务", "午餐供应", "优质学位", "常态化", "防汛救灾", "乡村振兴", "文史资料", "通航之都",
@@ -72,11 +72,11 @@ class KeywordIndex:
         if self.ids:
             self._bm25.index([t or [""] for t in token_lists], show_progress=False)
 
-    def scores(self, query: str, mask: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every chunk (0 where masked out)."""
+    def scores(self, query: str, mask: np.ndarray | None = None, drop: frozenset[str] = frozenset()) -> np.ndarray:
+        """BM25 score of every chunk (0 where masked out); tokens in `drop` are not scored."""
         if not self.ids:
             return np.zeros(0, dtype=np.float32)
-        tokens = tokenize(query)
+        tokens = [t for t in tokenize(query) if t not in drop]
         if not tokens:
             return np.zeros(len(self.ids), dtype=np.float32)
         s = self._bm25.get_scores(tokens)

@@ -143,7 +143,12 @@ class Index:
         return len(self._load())
 
     def _fingerprint(self) -> str:
-        return hashlib.sha1("\n".join(self._order).encode()).hexdigest()
+        """Ids in order and the text BM25 sees for each: a metadata-only update (new section) changes it too."""
+        chunks = self._load()
+        h = hashlib.sha1()
+        for i in self._order:
+            h.update(f"{i}\0{_keyword_text(chunks[i])}\n".encode())
+        return h.hexdigest()
 
     @property
     def keyword(self) -> KeywordIndex:
@@ -156,7 +161,7 @@ class Index:
             if meta.is_file():
                 try:
                     saved = json.loads(meta.read_text())
-                    if saved.get("fingerprint") == fp and saved.get("ids") == self._order:
+                    if isinstance(saved, dict) and saved.get("fingerprint") == fp and saved.get("ids") == self._order:
                         self._keyword = KeywordIndex.load(folder / "bm25", self._order)
                         return self._keyword
                 except (OSError, ValueError):
@@ -274,7 +279,11 @@ class Index:
     def sparse(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         if not self._load():
             return []
-        scores = self.keyword.scores(query, self._mask(where))
+        # Every chunk that passes the filter carries its value ("二七区") in its keyword text; scoring that
+        # word again would rank all of them alike and drown the words that tell them apart.
+        values = [v for want in (where or {}).values() for v in ([want] if isinstance(want, str) else want)]
+        drop = frozenset(t for v in values for t in tokenize(str(v)))
+        scores = self.keyword.scores(query, self._mask(where), drop)
         top = np.argsort(-scores)[:k]
         return [(self._order[i], float(scores[i])) for i in top if scores[i] > 0]
 
@@ -291,8 +300,10 @@ class Index:
         s_rank = {cid: r for r, (cid, _) in enumerate(sparse, 1)}
         d_score = dict(dense)
         s_score = dict(sparse)
-        for cid in set(d_rank) | set(s_rank):
+        for cid in dict.fromkeys([*d_rank, *s_rank]):  # dense order, then keyword-only hits
             fused[cid] = sum(1.0 / (RRF_K + r[cid]) for r in (d_rank, s_rank) if cid in r)
+        # Ties (dense #1 + BM25 #2 against dense #2 + BM25 #1) are common: the stable sort gives them to the
+        # better dense rank, the same every run, instead of to a set's hash order.
         ranked = sorted(fused, key=lambda c: -fused[c])[:k]
         return [Hit(chunk=chunks[c], score=fused[c], dense_rank=d_rank.get(c), keyword_rank=s_rank.get(c),
                     extra={"dense": d_score.get(c, 0.0), "bm25": s_score.get(c, 0.0)}) for c in ranked if c in chunks]
@@ -311,6 +322,10 @@ class Index:
 
     def districts(self) -> list[str]:
         return sorted({c.district for c in self.chunks if c.district})
+
+    def bodies(self, district: str) -> set[str]:
+        """The bodies (人大 / 政协) whose work the index reports for a district."""
+        return {c.body for c in self.chunks if c.district == district and c.body}
 
 
 def _keyword_text(c: Chunk) -> str:

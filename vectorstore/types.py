@@ -23,6 +23,9 @@ class Chunk:
     year: int = 0
     reporter: str = ""
     file_hash: str = ""
+    # Offsets in `text` where a column's tail printed above its head was joined back: text that
+    # crosses one is not contiguous in the file, so a verbatim quote must stop there.
+    breaks: str = ""
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for the vector store (no None, no lists)."""
