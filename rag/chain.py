@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.extract import Span, answerable, candidates, person_in
+from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
 from rag.query import Intent, resolve, understand
 from rag.retrieval import IndexRetriever, to_chunk
 from rag.types import Answer, Citation
@@ -82,7 +82,8 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         parts = []
         for side, span in picked:
-            n = next((c.n for c in citations if c.quote == span.sentence.strip() and c.source == span.chunk.source), None)
+            quote = verbatim_quote(span.chunk, span.sentence, span.text)
+            n = next((c.n for c in citations if c.quote == quote and c.source == span.chunk.source), None)
             if n is None:
                 n = len(citations) + 1
                 citations.append(self._citation(n, span))
@@ -100,7 +101,7 @@ class ExtractiveAnswerer:
     def _citation(n: int, span: Span) -> Citation:
         c = span.chunk
         return Citation(n=n, source=c.source, paragraph=c.paragraph, title=c.title, district=c.district,
-                        quote=span.sentence.strip(), score=round(span.score, 3), body=c.body, reporter=c.reporter,
+                        quote=verbatim_quote(c, span.sentence, span.text), score=round(span.score, 3), body=c.body, reporter=c.reporter,
                         section=c.section, year=c.year, context=c.text, start=c.start, end=c.end)
 
 

@@ -42,6 +42,27 @@ def sentences(text: str) -> list[str]:
     return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 
 
+def verbatim_quote(chunk: Chunk, sentence: str, window: str) -> str:
+    """The sentence, cut at a repaired backwards column break so that the quote is contiguous in the file."""
+    start = chunk.text.find(sentence)
+    cuts = [int(b) - start for b in chunk.breaks.split(",") if b] if start >= 0 else []
+    cuts = [c for c in cuts if 0 < c < len(sentence)]
+    if not cuts:
+        return sentence.strip()
+    pieces, last = [], 0
+    for c in [*cuts, len(sentence)]:
+        pieces.append(sentence[last:c])
+        last = c
+    at = sentence.find(window)
+    if at < 0:
+        return max(pieces, key=len).strip()
+    # The piece holding most of the answer.
+    def overlap(i: int) -> int:
+        a = sum(len(p) for p in pieces[:i])
+        return max(0, min(a + len(pieces[i]), at + len(window)) - max(a, at))
+    return pieces[max(range(len(pieces)), key=overlap)].strip()
+
+
 def clauses(sentence: str) -> list[str]:
     """Split at commas, semicolons and colons that are not inside quotes or brackets."""
     out, depth, cur = [], 0, ""

@@ -131,3 +131,12 @@ def test_misset_embed_model_is_a_clear_error(tmp_path, monkeypatch):
     assert r.exit_code == 2
     assert r.output.strip().startswith("error: RAG_EMBED_MODEL='/nonexistent/model'")
     assert "Traceback" not in r.output
+
+
+def test_quote_stops_at_a_repaired_backwards_column_break(pipeline):
+    # The scan prints "站,使代表联络站成为…" above "…全部就近编入代表联络": the chunk joins them, the quote must not.
+    a = pipeline.ask("惠济区共有多少名省、市、区、镇四级人大代表就近编入代表联络站?")
+    assert "235" in a.answer
+    source = _norm((ROOT / "data/corpus" / a.citations[0].source).read_text(encoding="utf-8"))
+    assert _norm(a.citations[0].quote) in source
+    assert "235名" in a.citations[0].quote
