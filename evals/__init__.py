@@ -1,0 +1,1 @@
+"""The eval suite: measures rag/ from outside — retrieval, answers, citations, refusals, latency."""

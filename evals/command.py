@@ -1,0 +1,115 @@
+"""`rag eval`: run an eval set, print a metrics table, write JSON / an HTML report, gate against a baseline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evals.runner import DEFAULT_TOLERANCE, LATENCY_METRICS, METRICS, MODES
+
+EVALS_DIR = Path(__file__).resolve().parent
+DEFAULT_SET = EVALS_DIR / "questions.jsonl"
+EXIT_REGRESSED = 1
+
+
+def _fmt(metric: str, value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.1f}" if metric in LATENCY_METRICS else f"{value:.3f}"
+
+
+def metrics_table(columns: dict[str, dict[str, float]], counts: dict[str, int] | None = None) -> str:
+    """A plain-text table: one row per metric, one column per group (overall, a type, a mode)."""
+    names = list(columns)
+    rows: list[tuple[str, list[str]]] = []
+    if counts is not None:
+        rows.append(("n", [str(counts.get(c, "")) for c in names]))
+    rows += [(metric, [_fmt(metric, columns[c].get(metric)) for c in names])
+             for metric in METRICS if any(metric in columns[c] for c in names)]
+    first = max(len("metric"), *(len(r[0]) for r in rows))
+    widths = [max(len(c), *(len(r[1][i]) for r in rows)) for i, c in enumerate(names)]
+    lines = ["metric".ljust(first) + "  " + "  ".join(c.rjust(w) for c, w in zip(names, widths, strict=True))]
+    lines.append("-" * len(lines[0]))
+    lines += [name.ljust(first) + "  " + "  ".join(v.rjust(w) for v, w in zip(vals, widths, strict=True))
+              for name, vals in rows]
+    return "\n".join(lines)
+
+
+def _write_json(obj: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+@click.command("eval")
+@click.option("--set", "set_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_SET,
+              show_default="evals/questions.jsonl", help="Eval set (JSON Lines), e.g. evals/dev.jsonl.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Write the metrics as JSON to this file ('-' for stdout), e.g. evals/last_run.json.")
+@click.option("--report", "report_out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write a self-contained HTML report (charts per type, every failed question).")
+@click.option("--baseline", type=click.Path(path_type=Path, dir_okay=False),
+              help="Gate: exit 1 when an overall metric is worse than this baseline by more than --tolerance.")
+@click.option("--write-baseline", "write_baseline", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write this run's overall metrics as a baseline file.")
+@click.option("--tolerance", default=DEFAULT_TOLERANCE, show_default=True, type=click.FloatRange(0, 1),
+              help="Allowed absolute drop of a rate metric (false_refusals: rise) before the gate fails.")
+@click.option("--latency-tolerance", type=click.FloatRange(0), default=None,
+              help="Also gate latency: allowed slowdown as a fraction of the baseline (0.5 = 50%). Off by default.")
+@click.option("--compare", is_flag=True, help="Also run dense-only and BM25-only retrieval over the same set.")
+@click.option("--mode", default="hybrid", show_default=True, type=click.Choice(MODES), help="Retrieval mode.")
+@click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per answer.")
+def eval_command(set_path: Path, json_out: Path | None, report_out: Path | None, baseline: Path | None,
+                 write_baseline: Path | None, tolerance: float, latency_tolerance: float | None, compare: bool,
+                 mode: str, k: int) -> None:
+    """Run an eval set through the pipeline and print its metrics, overall and per question type."""
+    from evals.report import write_report
+    from evals.runner import baseline_json, evaluate, gate, load_set, read_baseline
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    items = load_set(set_path)  # a bad set fails before the model loads
+    base = read_baseline(baseline) if baseline else None
+    pipeline = Pipeline.from_settings(Settings.from_env())
+    pipeline.ensure_ingested()
+    run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
+
+    # with --json - the JSON owns stdout; the table goes to stderr
+    to_err = json_out is not None and str(json_out) == "-"
+    click.echo(f"{run['set']}: {run['n']} questions, mode {run['mode']}, {len(run['failures'])} failed", err=to_err)
+    click.echo(metrics_table({"overall": run["overall"], **run["by_type"]}, {"overall": run["n"], **run["n_by_type"]}),
+               err=to_err)
+    if compare:
+        click.echo("\nretrieval modes (overall)", err=to_err)
+        click.echo(metrics_table(run["compare"]), err=to_err)
+
+    if json_out is not None:
+        if to_err:
+            click.echo(json.dumps(run, ensure_ascii=False))
+        else:
+            _write_json(run, json_out)
+            click.echo(f"wrote {json_out}", err=True)
+    if report_out is not None:
+        write_report(run, report_out)
+        click.echo(f"wrote {report_out}", err=True)
+    if write_baseline is not None:
+        _write_json(baseline_json(run), write_baseline)
+        click.echo(f"wrote baseline {write_baseline}", err=True)
+
+    if base is not None:
+        if base["set"] and Path(base["set"]).name != set_path.name:
+            click.echo(f"warning: baseline {baseline} was written for {base['set']}, not {set_path}", err=True)
+        regressed = gate(run["overall"], base["overall"], tolerance, latency_tolerance)
+        if regressed:
+            click.echo(f"gate FAILED against {baseline} (tolerance {tolerance}):", err=True)
+            for r in regressed:
+                click.echo(f"  regressed {r.describe()}", err=True)
+            sys.exit(EXIT_REGRESSED)
+        click.echo(f"gate passed against {baseline} (tolerance {tolerance}"
+                   + (f", latency +{latency_tolerance:.0%}" if latency_tolerance is not None else ", latency not gated")
+                   + ")", err=True)

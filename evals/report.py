@@ -1,0 +1,136 @@
+"""A self-contained HTML page of an eval run: metric tables, inline SVG bar charts per type, every failure."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from evals.runner import LATENCY_METRICS, LOWER_IS_BETTER, METRICS, RATE_METRICS
+
+_CSS = """
+body{font:14px/1.5 system-ui,"Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif;margin:2rem auto;
+ max-width:1100px;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.5rem 0}th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
+.charts{display:flex;flex-wrap:wrap;gap:1rem}.chart{border:1px solid #eee;padding:.5rem}
+.chart h3{margin:.2rem 0;font-size:1rem}
+.fail{border:1px solid #e5c0c0;border-radius:4px;padding:.5rem 1rem;margin:1rem 0}
+.fail h3{margin:.2rem 0;font-size:1rem}.reasons{color:#a00}.muted{color:#777}
+.q{background:#fafafa;border-left:3px solid #ccc;padding:.2rem .5rem;margin:.2rem 0}
+.bad{color:#a00;font-weight:bold}.ok{color:#080}.tag{font-size:.8rem;border:1px solid #aaa;border-radius:3px;padding:0 .3rem}
+ul{margin:.2rem 0}
+"""
+
+
+def _fmt(metric: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f}" if metric in LATENCY_METRICS else f"{value:.3f}"
+
+
+def _table(rows: dict[str, dict[str, float]], counts: dict[str, int] | None = None) -> str:
+    """Metrics as rows, the groups (overall, types or modes) as columns."""
+    cols = list(rows)
+    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    body = []
+    if counts:
+        body.append("<tr><td>n</td>" + "".join(f"<td>{counts.get(c, '')}</td>" for c in cols) + "</tr>")
+    for metric in METRICS:
+        if any(metric in rows[c] for c in cols):
+            cells = "".join(f"<td>{_fmt(metric, rows[c].get(metric))}</td>" for c in cols)
+            body.append(f"<tr><td>{escape(metric)}</td>{cells}</tr>")
+    return f"<table><tr><th>metric</th>{head}</tr>{''.join(body)}</table>"
+
+
+def bar_chart(title: str, values: dict[str, float], width: int = 340) -> str:
+    """Horizontal bars for rates in 0..1; an inline <svg>, no script, no external file."""
+    rows = [(k, v) for k, v in values.items() if k in RATE_METRICS]
+    label_w, bar_w, row_h = 120, width - 120 - 50, 20
+    height = row_h * len(rows) + 8
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+             f'aria-label="{escape(title)}">']
+    for i, (metric, value) in enumerate(rows):
+        y = 4 + i * row_h
+        colour = "#c0504d" if metric in LOWER_IS_BETTER else "#4f81bd"
+        w = max(0.0, min(1.0, value)) * bar_w
+        parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">{escape(metric)}</text>'
+                     f'<rect x="{label_w}" y="{y + 2}" width="{bar_w}" height="{row_h - 6}" fill="#eee"/>'
+                     f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 6}" fill="{colour}"/>'
+                     f'<text x="{label_w + bar_w + 4}" y="{y + 14}" font-size="12">{value:.2f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _chart_box(title: str, values: dict[str, float], note: str = "") -> str:
+    lat = ", ".join(f"{k.removeprefix('latency_ms_')} {values[k]:.0f} ms" for k in LATENCY_METRICS if k in values)
+    sub = " · ".join(x for x in (note, lat) if x)
+    return (f'<div class="chart"><h3>{escape(title)}</h3>{bar_chart(title, values)}'
+            f'<div class="muted">{escape(sub)}</div></div>')
+
+
+def _citation(c: dict[str, Any]) -> str:
+    mark = '<span class="ok">verbatim</span>' if c.get("verbatim") else '<span class="bad">not verbatim</span>'
+    where = f"{c.get('source', '')} ¶{c.get('paragraph', '')} · {c.get('district', '')} · 《{c.get('title', '')}》"
+    return (f"<li>[{c.get('n')}] {escape(where)} {mark}"
+            f"<div class=\"q\">{escape(c.get('quote', ''))}</div></li>")
+
+
+def _failure(f: dict[str, Any]) -> str:
+    history = "".join(f"<li>{escape(h)}</li>" for h in f.get("history", []))
+    cites = "".join(_citation(c) for c in f.get("citations", [])) or "<li class=\"muted\">no citations</li>"
+    must = " 且 ".join("(" + " 或 ".join(escape(s) for s in g) + ")" for g in f.get("must", []))
+    evidence = "".join(f'<div class="q">{escape(e)}</div>' for e in f.get("evidence", []))
+    hit = '<span class="ok">holds evidence</span> '
+    retrieved = "".join(
+        f"<li>{hit if r.get('hit') else ''}{escape(r.get('source', ''))} ¶{r.get('paragraph', '')}: "
+        f'<span class="muted">{escape(r.get("text", "")[:160])}</span></li>'
+        for r in f.get("retrieved", []))
+    resolved = f.get("resolved_question") or ""
+    expected = ("<b>Should refuse:</b> the corpus does not hold the answer." if not f.get("answerable") else
+                f"<b>Must contain:</b> {must}<br><b>Gold sources:</b> {escape(', '.join(f.get('sources', [])))}"
+                f"<br><b>Evidence it should have found:</b>{evidence}")
+    return (
+        f'<div class="fail" id="{escape(str(f.get("id")))}"><h3>{escape(str(f.get("id")))} '
+        f'<span class="tag">{escape(f.get("type", ""))}</span> {escape(f.get("question", ""))}</h3>'
+        + (f"<div class=\"muted\">history:</div><ol>{history}</ol>" if history else "")
+        + (f"<div class=\"muted\">resolved as: {escape(resolved)}</div>"
+           if resolved and resolved != f.get("question") else "")
+        + f"<div class=\"reasons\">{escape('; '.join(f.get('reasons', [])))}</div>"
+        + f"<p><b>Answer{' (refused)' if f.get('refused') else ''}:</b> {escape(f.get('answer', ''))}</p>"
+        + f"<b>Citations:</b><ul>{cites}</ul><div>{expected}</div>"
+        + (f"<b>Retrieved (top {len(f.get('retrieved', []))}):</b><ol>{retrieved}</ol>" if retrieved else "")
+        + "</div>")
+
+
+def render(run: dict[str, Any]) -> str:
+    """The whole page from the --json shape of evals.runner.EvalRun.to_json()."""
+    overall, by_type = run.get("overall", {}), run.get("by_type", {})
+    counts = run.get("n_by_type", {})
+    failures = run.get("failures", [])
+    charts = [_chart_box("overall", overall, f"n={run.get('n')}")]
+    charts += [_chart_box(t, v, f"n={counts.get(t, '?')}") for t, v in by_type.items()]
+    compare = run.get("compare") or {}
+    compare_html = ""
+    if compare:
+        compare_html = ("<h2>Retrieval modes</h2>" + _table(compare)
+                        + '<div class="charts">' + "".join(_chart_box(k, v) for k, v in compare.items()) + "</div>")
+    return (
+        "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">"
+        f"<title>rag eval: {escape(str(run.get('set')))}</title><style>{_CSS}</style></head><body>"
+        f"<h1>rag eval — {escape(str(run.get('set')))}</h1>"
+        f"<p>{run.get('n')} questions · mode {escape(str(run.get('mode')))} · {len(failures)} failed. "
+        "Retrieval, answer_accuracy, supported and false_refusals average over answerable questions; "
+        "refusal_accuracy over unanswerable ones; citation_verbatim over every citation.</p>"
+        "<h2>Metrics</h2>" + _table({"overall": overall, **by_type}, {"overall": run.get("n", 0), **counts})
+        + "<h2>Per type</h2><div class=\"charts\">" + "".join(charts) + "</div>"
+        + compare_html
+        + f"<h2>Failed questions ({len(failures)})</h2>"
+        + ("".join(_failure(f) for f in failures) or "<p>None.</p>")
+        + "</body></html>\n")
+
+
+def write_report(run: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(run), encoding="utf-8")

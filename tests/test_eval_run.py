@@ -1,0 +1,96 @@
+"""`rag eval` end to end on evals/dev.jsonl with the real model and index: JSON, report, the baseline gate."""
+
+import json
+import re
+import unicodedata
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evals.runner import METRICS, read_baseline
+from rag.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT / "evals" / "dev.jsonl"
+BASELINE = ROOT / "evals" / "baseline.json"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """One fresh RAG_HOME shared by this module's CLI runs (ingested once); RAG_CACHE_DIR is left as it is,
+    so the converted model is reused."""
+    return {"RAG_HOME": str(tmp_path_factory.mktemp("eval-home"))}
+
+
+@pytest.fixture(scope="module")
+def dev_run(env, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval-out")
+    result = CliRunner().invoke(main, ["eval", "--set", str(DEV), "--json", str(out / "run.json"),
+                                       "--report", str(out / "report.html"), "--baseline", str(BASELINE),
+                                       "--compare"], env=env)
+    assert (out / "run.json").is_file(), result.output
+    return result, json.loads((out / "run.json").read_text(encoding="utf-8")), (out / "report.html").read_text()
+
+
+def test_dev_set_passes_the_baseline_gate(dev_run):
+    result, _, _ = dev_run
+    assert result.exit_code == 0, result.output
+    assert "gate passed" in result.output and "regressed" not in result.output
+
+
+def test_json_has_every_metric_overall_and_per_type(dev_run):
+    result, run, _ = dev_run
+    assert run["set"] == str(DEV) and run["n"] == 35 and run["mode"] == "hybrid"
+    assert set(run["overall"]) == set(METRICS)
+    assert set(run["by_type"]) == {"numeric", "entity", "list", "comparison", "followup", "paraphrase", "unanswerable"}
+    assert set(run["by_type"]["numeric"]) == set(METRICS) - {"refusal_accuracy"}
+    assert "refusal_accuracy" in run["by_type"]["unanswerable"]
+    assert set(run["compare"]) == {"hybrid", "dense", "bm25"}
+    assert run["compare"]["hybrid"] == run["overall"]
+    assert all(0 <= run["overall"][k] <= 1 for k in METRICS if not k.startswith("latency"))
+    # the terminal table shows the same numbers
+    assert re.search(rf"answer_accuracy\s+{run['overall']['answer_accuracy']:.3f}", result.output)
+
+
+def test_report_has_charts_and_failures(dev_run):
+    _, run, html = dev_run
+    assert html.count("<svg") >= 1 + len(run["by_type"]) + len(run["compare"])
+    for f in run["failures"]:
+        assert f'id="{f["id"]}"' in html
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
+
+
+def test_answer_accuracy_agrees_with_an_independent_scorer(dev_run, env):
+    """Score `rag ask --batch` output with the README's rule, written out again here, and compare."""
+    _, run, _ = dev_run
+    result = CliRunner().invoke(main, ["ask", "--batch", str(DEV), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    answers = {a["id"]: a["answer"] for a in map(json.loads, result.stdout.splitlines())}
+    gold = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+    scores = []
+    for q in gold:
+        if q["answerable"]:
+            a = answers[q["id"]]
+            scores.append(len(a) <= 200 and all(any(_norm(s) in _norm(a) for s in g) for g in q["must"]))
+    assert abs(sum(scores) / len(scores) - run["overall"]["answer_accuracy"]) <= 0.05
+
+
+def test_gate_fails_with_the_metric_named_and_baseline_written(env, tmp_path):
+    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines()[:2]]
+    rows[1]["history"] = [{"role": "user", "content": rows[0]["question"]}, {"role": "assistant", "content": "…"}]
+    small = tmp_path / "small.jsonl"
+    small.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    strict = tmp_path / "strict.json"
+    strict.write_text(json.dumps({"overall": {"answer_accuracy": 1.5, "hit@5": 0.0}}))
+    written = tmp_path / "written.json"
+    result = CliRunner().invoke(main, ["eval", "--set", str(small), "--baseline", str(strict),
+                                       "--write-baseline", str(written), "--json", "-"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "regressed answer_accuracy" in result.output and "regressed hit@5" not in result.output
+    assert json.loads(result.stdout)["n"] == 2  # --json - prints the JSON alone on stdout
+    assert set(read_baseline(written)["overall"]) == set(METRICS) - {"refusal_accuracy"}
