@@ -1,0 +1,134 @@
+"""End to end: `rag ui` on a free port, driven through Debian's Chromium: a question, its source, a follow-up."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOT = ROOT / "docs" / "ui-screenshot.png"
+# A fresh RAG_HOME: the server indexes the bundled corpus and loads the model before it listens.
+SERVER_START_S = 300
+ANSWER_MS = 120_000
+NEWEST_BOT = '[data-testid="bot"] >> nth=-1'
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"`rag ui` exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        with socket.socket() as s:
+            s.settimeout(1)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"`rag ui` did not listen on {port} within {SERVER_START_S} s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture
+def server(tmp_path: Path, rag_env: Path):
+    """`python -m rag ui --port N` with RAG_HOME in tmp and the shared model cache; stopped afterwards."""
+    port = _free_port()
+    log = tmp_path / "server.log"
+    env = {**os.environ, "RAG_HOME": str(rag_env)}
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "rag", "ui", "--port", str(port)], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        started = time.monotonic()
+        _wait_for_port(port, proc, log)
+        print(f"\nserver listening after {time.monotonic() - started:.1f} s")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).is_file():
+        pytest.skip(f"{CHROMIUM} is missing; install it with `make browser` (apt-get install chromium fonts-noto-cjk)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            context.grant_permissions(["clipboard-read", "clipboard-write"])
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def _ask(page, question: str, turn: int) -> float:
+    """Send a question; return once its answer is complete (its source section has arrived)."""
+    started = time.monotonic()
+    box = page.locator("#rag-input textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.locator(f'#rag-sources .rag-turn[data-turn="{turn}"]').wait_for(state="attached", timeout=ANSWER_MS)
+    return time.monotonic() - started
+
+
+def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    started = time.monotonic()
+    page.goto(server, timeout=60_000)
+    page.locator("#rag-input textarea").wait_for(timeout=60_000)
+    load_s = time.monotonic() - started
+
+    first_s = _ask(page, "二七区新增多少学位?", 1)
+    expect(page.locator(NEWEST_BOT)).to_contain_text("1.04万")
+    card = page.locator('#rag-sources .rag-turn[data-turn="1"] .rag-card').first
+    expect(card).to_be_visible()
+    expect(card.locator("mark")).to_contain_text("庆泰路小学")
+    expect(card).to_contain_text("二七区")
+    expect(card).to_contain_text("景静")
+
+    follow_s = _ask(page, "有多少所学校投入使用?", 2)
+    expect(page.locator(NEWEST_BOT)).to_contain_text("14所")
+    expect(page.locator('[data-testid="bot"]')).to_have_count(2)
+    expect(page.locator('#rag-sources .rag-turn[data-turn="2"] .rag-card').first).to_be_visible()
+
+    shot = tmp_path / "ui-screenshot.png"
+    page.screenshot(path=str(shot), full_page=True)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT)
+    print(f"page {load_s:.1f} s, first answer {first_s:.1f} s, follow-up {follow_s:.1f} s; screenshot {shot}")
+
+    # [1] in the first answer brings back that answer's card; its button copies the formatted citation.
+    page.locator('[data-testid="bot"] a.rag-cite').first.click()
+    expect(page.locator("#src-1-1")).to_be_visible()
+    expect(page.locator("#src-2-1")).to_be_hidden()
+    page.locator("#src-1-1 button.rag-copy").click()
+    expect(page.locator("#src-1-1 button.rag-copy")).to_have_text("已复制")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("“") and "庆泰路小学" in copied and "001_187c4b3ab0ed4735.txt" in copied
+
+    # A refusal is shown as one, with its badge.
+    _ask(page, "金水区2020年新增了多少学位?", 3)
+    expect(page.locator(NEWEST_BOT).locator(".rag-refused")).to_have_text("未找到")
+
+    page.locator("#rag-clear").click()
+    expect(page.locator('[data-testid="bot"]')).to_have_count(0)
