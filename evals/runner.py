@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from evals import metrics as m
 from rag.errors import RagError
+from rag.history import user_turns
 from rag.types import Answer
 
 RETRIEVAL_K = 5  # hit@5 needs five hits; ask() keeps its own k
@@ -132,24 +133,6 @@ class EvalRun:
 
 
 # --- loading -------------------------------------------------------------------------------------------------------
-
-
-def user_turns(raw: Any, where: str) -> tuple[str, ...]:
-    """History as the user's earlier questions: strings kept, {role, content} objects reduced to user turns."""
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise RagError(f"{where}: 'history' must be a list of strings or {{role, content}} objects")
-    out: list[str] = []
-    for h in raw:
-        if isinstance(h, str):
-            out.append(h)
-        elif isinstance(h, dict) and isinstance(h.get("content"), str):
-            if h.get("role", "user") == "user":
-                out.append(h["content"])
-        else:
-            raise RagError(f"{where}: each history item must be a string or a {{role, content}} object")
-    return tuple(out)
 
 
 def _strings(raw: Any, key: str, where: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from rag.errors import RagError
+from rag.history import user_turns
 
 EXIT_USAGE = 2
 
@@ -116,23 +117,6 @@ def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -
         click.echo(f"    {r['text']}")
 
 
-def _history(raw, where: str) -> list[str]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise RagError(f"{where}: 'history' must be a list of strings or {{role, content}} objects")
-    out = []
-    for h in raw:
-        if isinstance(h, str):
-            out.append(h)
-        elif isinstance(h, dict) and isinstance(h.get("content"), str):
-            if h.get("role", "user") == "user":
-                out.append(h["content"])
-        else:
-            raise RagError(f"{where}: each history item must be a string or a {{role, content}} object")
-    return out
-
-
 def _print_answer(a) -> None:
     click.echo(("[未找到] " if a.refused else "") + a.answer)
     for c in a.citations:
@@ -169,7 +153,7 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
             raise RagError(f"{batch}:{n}: not valid JSON ({exc.msg})") from exc
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise RagError(f"{batch}:{n}: each line needs a 'question' string")
-        items.append((obj.get("id", str(n)), obj["question"], _history(obj.get("history"), f"{batch}:{n}")))
+        items.append((obj.get("id", str(n)), obj["question"], list(user_turns(obj.get("history"), f"{batch}:{n}"))))
     for qid, q, hist in items:
         a = p.ask(q, hist, k=k)
         if as_json:
@@ -190,9 +174,8 @@ def ui(host: str, port: int, auth: str | None) -> None:
         if ":" not in auth or auth.startswith(":") or auth.endswith(":"):
             raise click.BadParameter("use --auth user:password", param_hint="--auth")
         credentials = tuple(auth.split(":", 1))
-    from ui.app import launch
-
     from rag.settings import Settings
+    from ui.app import launch
 
     launch(Settings.from_env(), host=host, port=port, auth=credentials)
 
