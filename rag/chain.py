@@ -35,7 +35,7 @@ def _elapsed(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000
 
 
-def _dense_query(intent: Intent, district: str) -> str:
+def dense_query(intent: Intent, district: str) -> str:
     """The text embedded for dense search: a follow-up gets its carried place and topic."""
     if not intent.followup:
         return intent.text
@@ -169,7 +169,7 @@ class Chain:
         for label, where, side_intent in sides:
             retriever = IndexRetriever(index=self.index, k=max(k, RETRIEVE_K), mode=mode, where=where,
                                        keyword_query=side_intent.keyword_query or None)
-            docs = retriever.invoke(_dense_query(side_intent, where.get("district", "") if where else ""))
+            docs = retriever.invoke(dense_query(side_intent, where.get("district", "") if where else ""))
             out.sides.append((label, docs, side_intent))
         return out
 

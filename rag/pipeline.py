@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 
-from rag.chain import Chain
+from rag.chain import Chain, dense_query
 from rag.errors import RagError
 from rag.settings import BUNDLED_CORPUS, Settings
 from rag.types import Answer
@@ -71,10 +71,8 @@ class Pipeline:
         districts = [district] if district else list(intent.districts)
         known = set(self.index.districts())
         where = {"district": [d for d in districts if d in known]} if districts and any(d in known for d in districts) else None
-        from rag.chain import _dense_query
-
         try:
-            return self.index.search(_dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
+            return self.index.search(dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
                                      where=where, mode=mode, keyword_query=intent.keyword_query or None)
         except (ModelError, StoreError) as exc:
             raise RagError(str(exc)) from exc

@@ -59,7 +59,8 @@ class Embedder(Embeddings):
             from sentence_transformers import SentenceTransformer
 
             try:
-                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+                # A hub name may download (users with a hub); the bundled model and local folders never do.
+                self._model = SentenceTransformer(str(path), device="cpu", local_files_only=isinstance(path, Path))
             except Exception as exc:  # the library raises many kinds; the user needs one line
                 first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
                 raise ModelError(
