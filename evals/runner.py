@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from evals import metrics as m
 from rag.errors import RagError
-from rag.history import user_turns
+from rag.history import json_lines, user_turns
 from rag.types import Answer
 
 RETRIEVAL_K = 5  # hit@5 needs five hits; ask() keeps its own k
@@ -170,19 +170,9 @@ def load_set(path: Path) -> list[EvalItem]:
     """Read an eval set (JSON Lines); a missing file or a bad line is a RagError naming file and line."""
     if not path.is_file():
         raise RagError(f"eval set {path}: no such file; pass --set FILE.jsonl")
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RagError(f"eval set {path}: cannot read it as UTF-8 ({exc})") from exc
     items: list[EvalItem] = []
     seen: set[str] = set()
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RagError(f"{path}:{n}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    for n, obj in json_lines(path):
         item = parse_item(obj, f"{path}:{n}")
         if item.id in seen:
             raise RagError(f"{path}:{n}: duplicate id {item.id!r}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from rag.errors import RagError
-from rag.history import user_turns
+from rag.history import json_lines, user_turns
 
 EXIT_USAGE = 2
 
@@ -143,15 +143,8 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
         return
     if not batch.is_file():
         raise RagError(f"--batch {batch}: no such file")
-    lines = batch.read_text(encoding="utf-8-sig").splitlines()
     items = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise RagError(f"{batch}:{n}: not valid JSON ({exc.msg})") from exc
+    for n, obj in json_lines(batch):
         if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
             raise RagError(f"{batch}:{n}: each line needs a 'question' string")
         items.append((obj.get("id", str(n)), obj["question"], list(user_turns(obj.get("history"), f"{batch}:{n}"))))

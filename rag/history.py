@@ -1,7 +1,10 @@
-"""Conversation history in the eval/batch format: strings, or {role, content} objects reduced to user turns."""
+"""The eval/batch JSON Lines format: reading its lines, and its history (strings or {role, content} objects)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from rag.errors import RagError
@@ -23,3 +26,18 @@ def user_turns(raw: Any, where: str) -> tuple[str, ...]:
         else:
             raise RagError(f"{where}: each history item must be a string or a {{role, content}} object")
     return tuple(out)
+
+
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) for each non-blank line; a bad line is a RagError naming file and line."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RagError(f"{path}: cannot read it as UTF-8 ({exc})") from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield n, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise RagError(f"{path}:{n}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
