@@ -123,6 +123,11 @@ class Index:
         self._order = sorted(chunks, key=lambda i: (chunks[i].source, chunks[i].start, i))
         self._keyword = None
         self._idf: dict[str, float] = {}
+        # district -> bodies reported there; asked on every question, so derived once per change.
+        self._places: dict[str, set[str]] = {}
+        for c in chunks.values():
+            if c.district:
+                self._places.setdefault(c.district, set()).update({c.body} if c.body else set())
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency (substring occurrence in chunk texts), cached per token."""
@@ -321,11 +326,13 @@ class Index:
         return out
 
     def districts(self) -> list[str]:
-        return sorted({c.district for c in self.chunks if c.district})
+        self._load()
+        return sorted(self._places)
 
     def bodies(self, district: str) -> set[str]:
         """The bodies (人大 / 政协) whose work the index reports for a district."""
-        return {c.body for c in self.chunks if c.district == district and c.body}
+        self._load()
+        return set(self._places.get(district, ()))
 
 
 def _keyword_text(c: Chunk) -> str:
