@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -14,7 +15,6 @@ from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
 from rag.query import Intent, resolve, understand
 from rag.retrieval import IndexRetriever, to_chunk
 from rag.types import Answer, Citation
-from vectorstore.chunking import CITY
 from vectorstore.store import Index
 
 RETRIEVE_K = 8
@@ -52,14 +52,19 @@ class ExtractiveAnswerer:
     def as_runnable(self) -> Runnable:
         return RunnableLambda(self.answer, name="ExtractiveAnswerer")
 
+    def absent(self, intent: Intent) -> frozenset[str]:
+        """The question's words that no chunk of the index contains."""
+        tokens = (*intent.topic, *intent.context, intent.person)
+        idf = self.index.idf(tokens)
+        unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
+        return frozenset(t for t in tokens if idf.get(t, 0) >= unseen)
+
     def best(self, intent: Intent, docs: Sequence[Document]) -> Span | None:
         chunks = [to_chunk(d) for d in docs]
         if not chunks:
             return None
-        tokens = (*intent.topic, *intent.context, intent.person)
-        idf = self.index.idf(tokens)
-        unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
-        spans = candidates(intent, chunks, idf, frozenset(t for t in tokens if idf.get(t, 0) >= unseen))
+        idf = self.index.idf((*intent.topic, *intent.context, intent.person))
+        spans = candidates(intent, chunks, idf, self.absent(intent))
         return spans[0] if spans else None
 
     def answer(self, r: Retrieved) -> Answer:
@@ -69,7 +74,7 @@ class ExtractiveAnswerer:
         picked: list[tuple[str, Span]] = []
         for side, docs, side_intent in r.sides:
             span = self.best(side_intent, docs)
-            if span is None or not answerable(side_intent, span):
+            if span is None or not answerable(side_intent, span, self.absent(side_intent)):
                 nearest = span
                 what = f"{side}的" if side and len(r.sides) > 1 else ""
                 text = f"语料中没有找到{what}相关信息,无法回答这个问题。"
@@ -88,7 +93,8 @@ class ExtractiveAnswerer:
                 n = len(citations) + 1
                 citations.append(self._citation(n, span))
             text = span.text
-            if r.intent.kind == "place" and span.chunk.district and span.chunk.district not in text:
+            if r.intent.want == "place" and span.chunk.district and span.chunk.district not in text \
+                    and not re.search(r"哪里|在哪|哪儿", r.intent.text):
                 text = f"{span.chunk.district}——{text}"
             if len(picked) > 1 and side and side not in text:
                 text = f"{side}:{text}"
@@ -117,21 +123,30 @@ class Chain:
             run_name="rag-answer")
 
     def resolve_history(self, question: str, history: Sequence[str]) -> Intent:
+        known = self.index.place_names()
         prev: Intent | None = None
         person = ""
         for turn in history:
-            intent = resolve(understand(turn), prev, person)
-            if intent.kind == "person":
+            intent = resolve(understand(turn, known), prev, person)
+            if intent.want == "person":
                 got = self._answer_intent(intent, k=RETRIEVE_K, mode="hybrid")
                 if not got.refused and got.citations:
                     person = person_in(intent, got.citations[0].quote) or person
             prev = intent
-        return resolve(understand(question), prev, person)
+        return resolve(understand(question, known), prev, person)
+
+    def locate(self, intent: Intent) -> Intent:
+        """Sort the question's places: those the index has articles about (a filter), those it only names
+        (a ranking signal), and those named nowhere (a refusal)."""
+        districts = set(self.index.districts())
+        named = self.index.place_names()
+        unknown = tuple(p for p in intent.places if p not in named and self.index.document_frequency(p) == 0)
+        return replace(intent, districts=tuple(p for p in intent.places if p in districts), unknown_places=unknown)
 
     def retrieve(self, inputs: dict) -> Retrieved:
         t0 = time.perf_counter()
         question = inputs["question"]
-        intent = self.resolve_history(question, inputs.get("history") or ())
+        intent = self.locate(self.resolve_history(question, inputs.get("history") or ()))
         if inputs.get("district"):
             intent = replace(intent, districts=(inputs["district"],))
         if inputs.get("body"):
@@ -143,12 +158,8 @@ class Chain:
         return r
 
     def _retrieve_intent(self, intent: Intent, k: int, mode: str, body_filter: str = "") -> Retrieved:
-        known = set(self.index.districts())
-        missing = [d for d in intent.districts if d not in known]
-        if intent.unknown_places and not [d for d in intent.districts if d in known]:
-            missing = list(intent.unknown_places)
-        if missing:
-            names = "、".join(missing)
+        if intent.unknown_places:
+            names = "、".join(intent.unknown_places)
             return Retrieved(intent.text, intent, refusal=f"语料中没有关于{names}的报道,无法回答这个问题。")
         place = intent.districts[0] if intent.districts else ""
         if intent.body and place and not intent.bodies:
@@ -157,7 +168,8 @@ class Chain:
                 return Retrieved(intent.text, intent, refusal=f"语料中没有关于{place}{intent.body}的报道,无法回答这个问题。")
         # (label, filter, intent) per side: districts compared, or 人大 against 政协 in one place.
         if len(intent.districts) > 1 and intent.kind == "comparison":
-            sides = [(d, {"district": d}, intent) for d in intent.districts]
+            # One side per place, each with only its own place ("天河区和平山县…分别").
+            sides = [(d, {"district": d}, replace(intent, places=(d,), districts=(d,))) for d in intent.districts]
         elif intent.kind == "comparison" and len(intent.bodies) == 2:
             sides = [(b, {"district": place, "body": b} if place else {"body": b}, replace(intent, body=b))
                      for b in intent.bodies]
@@ -174,7 +186,7 @@ class Chain:
         return out
 
     def _answer_intent(self, intent: Intent, k: int, mode: str) -> Answer:
-        return self.answerer.answer(self._retrieve_intent(intent, k, mode))
+        return self.answerer.answer(self._retrieve_intent(self.locate(intent), k, mode))
 
 
-__all__ = ["CITY", "Chain", "ExtractiveAnswerer", "Retrieved"]
+__all__ = ["Chain", "ExtractiveAnswerer", "Retrieved"]

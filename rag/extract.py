@@ -1,4 +1,10 @@
-"""Extractive answers: pick the sentence and clause that state the fact asked for, cite it verbatim."""
+"""Extractive answers: the shortest run of clauses that carries a value of the wanted type next to the question's
+words, cited with the verbatim sentence it stands in.
+
+Scoring is a pure function of the question (rag.query.Intent) and the retrieved chunks; every weight is named here.
+The weights were set on the bundled dev and project sets together with evals/news-dev.jsonl, and checked on
+evals/wide.jsonl (written before this code, never tuned on): see the README's figures.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +12,34 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.query import ROLES, Intent
+from rag.people import names_in
+from rag.query import UNIT_ALIASES, Intent
+from rag.values import EXTRACTORS, Value, figures
+from vectorstore.places import stem
 from vectorstore.types import Chunk
 
 MAX_ANSWER_CHARS = 120
-_SENTENCE = re.compile(r"[^。!?;!?;]+(?:[。!?;!?;]+[”」』]?|$)")
+_SENTENCE = re.compile(r"[^。!?;!?;]+(?:[。!?;!?;]+[”」』\"]?|$)")
 _CLAUSE_BREAK = set(",,;;::")
 _OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
-_NUM = re.compile(r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?|[一二三四五六七八九十两百千]+(?:多|余)?(?:万|亿)?")
-_NUM_UNIT = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千]+)(?:多|余)?(?:万|亿)?(?:多|余)?\s*{unit}"
-_DIGIT_UNIT = r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?\s*{unit}"
-_DOCUMENT_Q = re.compile(r"文件|规定|办法|决定|通知|条例|制度|报告")
-_DATE = re.compile(r"\d{1,2}月\d{1,2}日")
-_NAME = r"([\u4e00-\u9fa5]{2,3}?)(?=受|向|在|作|主持|代表|表示|指出|说|肯定|强调|出席|讲话|带队|率|等|,|,|。|$)"
-_LIST_ITEMS = re.compile(r"[^、,,“”()()]{2,12}(?:、[^、,,“”()()]{2,12}){2,}")
+
+# --- weights of a candidate sentence's score ---------------------------------------------------------------------
+W_COVERAGE = 1.0  # share of the question's word weight (idf) found in the sentence
+W_CHUNK = 0.35  # ... in the whole paragraph with its section and title
+W_CONTEXT = 0.25  # ... of the words carried from earlier turns, in the paragraph
+W_TYPED = 0.5  # the sentence carries a value of the wanted type (scaled by how well it fits)
+W_RANK = 0.25  # divided by the paragraph's retrieval rank
+W_BODY = 0.15  # the paragraph's body (人大/政协) is the question's; its opposite is subtracted
+W_BODY_OTHER = 0.25
+W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
+W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
+W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
+UNSEEN_WEIGHT = 3.0  # idf of a word no paragraph holds, before the index says otherwise
+# --- refusal thresholds (share of the question's word weight) ----------------------------------------------------
+MIN_SUPPORT = 0.45  # an answer needs this much of the question in its sentence (or 0.85 x this in its paragraph)
+MIN_SUPPORT_TYPED = 0.3  # ... or this much when the sentence carries the wanted value
+MIN_SUPPORT_SIDE = 0.25  # ... for one side of a comparison with the wanted value
+CHUNK_DISCOUNT = 0.85  # words found only in the paragraph count this much
 
 
 @dataclass(frozen=True)
@@ -31,11 +51,16 @@ class Span:
     sentence: str
     text: str  # the clause window, verbatim
     score: float
-    coverage: float  # share of the question's topic weight found in the sentence
+    coverage: float  # share of the question's word weight found in the sentence
     chunk_coverage: float
-    typed: bool  # carries the kind of fact asked for (a number with the right unit, a name, a date, a list)
+    typed: float  # 0..1: how well the best value in the window fits the wanted type
+    value: Value | None = None
     anchored: bool = True  # one of the question's two most specific words is in the sentence or its paragraph
-    unit_match: bool = False  # a figure in digits with the unit asked for
+    place_ok: bool = True  # the paragraph is about, or names, the question's place
+
+    @property
+    def support(self) -> float:
+        return max(self.coverage, self.chunk_coverage * CHUNK_DISCOUNT)
 
 
 def sentences(text: str) -> list[str]:
@@ -56,10 +81,11 @@ def verbatim_quote(chunk: Chunk, sentence: str, window: str) -> str:
     at = sentence.find(window)
     if at < 0:
         return max(pieces, key=len).strip()
-    # The piece holding most of the answer.
+
     def overlap(i: int) -> int:
         a = sum(len(p) for p in pieces[:i])
         return max(0, min(a + len(pieces[i]), at + len(window)) - max(a, at))
+
     return pieces[max(range(len(pieces)), key=overlap)].strip()
 
 
@@ -81,82 +107,134 @@ def clauses(sentence: str) -> list[str]:
 
 
 def _weight(token: str, idf: dict[str, float]) -> float:
-    return idf.get(token, 3.0 if len(token) > 1 else 1.0)
+    return idf.get(token, UNSEEN_WEIGHT if len(token) > 1 else 1.0)
 
 
 def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
-    if not tokens:
+    """Share of the question's word weight the text holds, counting each whole word once.
+
+    jieba's search mode adds the parts of a long word ("理工学院" -> 理工, 学院, 工学院); a whole word the text lacks
+    is credited with the share of its characters that its parts found ("诈骗案" by 诈骗: 2/3), so parts neither
+    swamp the score nor go unseen.
+    """
+    whole = [t for t in dict.fromkeys(tokens) if t and not any(t != o and t in o for o in tokens)]
+    if not whole:
         return 0.0
-    total = sum(_weight(t, idf) for t in tokens)
-    got = sum(_weight(t, idf) for t in tokens if t in text)
+    total = got = 0.0
+    for w in whole:
+        weight = _weight(w, idf)
+        total += weight
+        if w in text:
+            got += weight
+        else:
+            parts = [t for t in tokens if t != w and t in w and t in text]
+            got += weight * max((len(t) / len(w) for t in parts), default=0.0)
     return got / total if total else 0.0
 
 
-def typed_score(intent: Intent, text: str) -> float:
-    """How well the text carries the kind of fact asked for: 1 for a figure in digits with the
-    asked unit, less for a figure in Chinese numerals ("两个分站") or without the unit."""
-    if intent.kind not in ("number", "comparison"):
-        return 1.0 if typed_match(intent, text) else 0.0
-    unit = re.escape(intent.unit) if intent.unit else ""
-    if unit and re.search(_DIGIT_UNIT.format(unit=unit), text):
-        return 1.0
-    if unit and _counts(text, intent.unit):
-        return 0.5
-    if re.search(r"\d", text):
-        return 0.6 if not unit else 0.3
-    return 0.3 if _NUM.search(text) else 0.0
+def unit_fits(asked: str, written: str) -> bool:
+    """Does a figure's unit answer the measure word asked ("多少人" by "213名", "多少公里" by "26.8公里")?"""
+    if not asked:
+        return True
+    return any(written.startswith(u) for u in UNIT_ALIASES.get(asked, (asked,)))
 
 
-def _counts(text: str, unit: str) -> list[str]:
-    """Figures with the unit, leaving out ordinals ("第六次", "十六届人大五次会议")."""
-    pattern = _NUM_UNIT.format(unit=re.escape(unit)) if unit else _NUM.pattern
-    out = []
-    for m in re.finditer(pattern, text):
-        before, after = text[max(0, m.start() - 1) : m.start()], text[m.end() : m.end() + 2]
-        if before == "第" or after.startswith(("会议", "全会", "会")) or text[m.end() - 1 : m.end() + 1] == "届":
-            continue
-        out.append(m.group(0))
-    return out
+def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[Value, float]]:
+    """The values in the text that can answer the question, each with how well it fits (0..1]."""
+    want = intent.want
+    if want == "person":
+        roles = ("记者",) if intent.reporter else intent.roles
+        after = [(v, 1.0) for v in names_in(text, roles)]
+        if after or not roles or intent.reporter or not any(r in text for r in roles):
+            return after
+        # "基普罗蒂奇…获得男子全程马拉松冠军", "黄雅琴担任审判长": the name written before the role.
+        return [(v, 0.7) for v in names_in(text) if v.text not in roles]
+    if want == "number":
+        out = []
+        for v in figures(text):
+            if intent.unit:
+                if unit_fits(intent.unit, v.unit):
+                    exact = 1.0 if v.unit.startswith(intent.unit) else 0.7  # "个" asked: "1.04万个" over "14所"
+                    out.append((v, exact * (1.0 if v.text[0].isdigit() else 0.8)))
+            elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
+                out.append((v, 1.0 if v.text[0].isdigit() else 0.6))
+        return out
+    if want == "money":
+        return [(v, 1.0) for v in EXTRACTORS[want](text)]
+    if want == "percent":  # "增长了多少" is mostly a percentage, sometimes a figure ("增长了2002班")
+        exact = [(v, 1.0) for v in EXTRACTORS[want](text)]
+        return exact or [(v, 0.4) for v in figures(text) if not intent.unit or unit_fits(intent.unit, v.unit)]
+    if want in ("date", "time"):
+        other = "time" if want == "date" else "date"
+        return [(v, 1.0) for v in EXTRACTORS[want](text)] + [(v, 0.7) for v in EXTRACTORS[other](text)]
+    if want == "place":
+        found = [(v, 1.0) for v in EXTRACTORS["place"](text)]
+        if not found and chunk is not None and chunk.district and re.search(r"哪个(?:区|县|市|省|镇|乡)", intent.text):
+            found = [(Value("place", 0, 0, chunk.district), 0.8)]  # the paragraph's place answers "哪个区"
+        return found
+    if want in EXTRACTORS:
+        return [(v, 1.0) for v in EXTRACTORS[want](text)]
+    return []
 
 
-def typed_match(intent: Intent, text: str) -> bool:
-    """Does the text carry the kind of fact the question wants?"""
-    kind = intent.kind
-    if kind in ("number", "comparison"):
-        return bool(_counts(text, intent.unit))
-    if kind == "date":
-        return _DATE.search(text) is not None
-    if kind == "person":
-        return re.search(f"{_role_pattern(intent)}{_NAME}", text) is not None
-    if kind == "name":
-        if _DOCUMENT_Q.search(intent.text):
-            return re.search(r"《[^》]{2,60}》", text) is not None
-        return re.search(r"《[^》]{2,60}》|“[^”]{2,40}”", text) is not None
-    if kind == "list":
-        return _LIST_ITEMS.search(text) is not None or len(re.findall(r"《[^》]{2,60}》", text)) >= 2
-    return True
+def _anchor_spots(tokens: Sequence[str], text: str, idf: dict[str, float]) -> list[tuple[int, float]]:
+    return [(m.start(), _weight(t, idf)) for t in tokens if len(t) > 1 for m in re.finditer(re.escape(t), text)]
+
+
+def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], tokens: Sequence[str],
+               idf: dict[str, float]) -> tuple[Value | None, float]:
+    """The value nearest the question's words: "新登记企业3.6万户" over "市场主体41.2万户" for 新登记企业."""
+    if not found:
+        return None, 0.0
+    thing = asked_object(intent.text)
+    spots = [(at, w * (2.0 if thing and sentence[at:at + 2] in thing else 1.0))
+             for at, w in _anchor_spots(tokens, sentence, idf)]
+
+    def closeness(v: Value) -> float:
+        if not spots:
+            return 0.0
+        # weight of the question's words near the value, more for nearer ones (a clause is ~15 characters)
+        return sum(w / (1 + abs(at - v.start) / 15) for at, w in spots)
+
+    best = max(found, key=lambda vf: (vf[1] + 0.5 * closeness(vf[0]) / max(1.0, sum(w for _, w in spots)),
+                                      -vf[0].start))
+    return best
+
+
+def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Sequence[str], idf: dict[str, float]) -> str:
+    """The shortest run of clauses (at most three) that holds the value and the most question words."""
+    parts = clauses(sentence)
+    if len(sentence) <= 40 or len(parts) == 1:
+        return sentence
+    bounds, pos = [], 0
+    for p in parts:
+        bounds.append((pos, pos + len(p)))
+        pos += len(p)
+    holding = next((i for i, (a, b) in enumerate(bounds) if value is not None and a <= value.start < b), None)
+    best, best_score = sentence, -1.0
+    for i in range(len(parts)):
+        for j in range(i, min(len(parts), i + 3)):
+            if holding is not None and not (i <= holding <= j):
+                continue
+            if value is not None and bounds[j][1] < value.end:
+                continue
+            window = "".join(parts[i : j + 1])
+            score = coverage(tokens, window, idf) - W_CLAUSE * (j - i)
+            if score > best_score + 1e-9:
+                best, best_score = window, score
+    return best
 
 
 def _strip_end(text: str) -> str:
     return re.sub(r"[,,;;::、。 ]+$", "", text)
 
 
-def best_window(intent: Intent, sentence: str, idf: dict[str, float]) -> str:
-    """The shortest run of clauses holding the typed fact and the most topic words."""
-    parts = clauses(sentence)
-    if len(sentence) <= 40 or len(parts) == 1:
-        return sentence
-    tokens = (*intent.topic, *intent.context[:2], intent.person) if intent.person else (*intent.topic, *intent.context[:2])
-    best, best_score = sentence, -1.0
-    for i in range(len(parts)):
-        for j in range(i, min(len(parts), i + 3)):
-            window = "".join(parts[i : j + 1])
-            score = coverage(tokens, window, idf) + 0.6 * typed_score(intent, window)
-            score -= 0.04 * (j - i)  # prefer fewer clauses
-            if score > best_score + 1e-9:
-                best, best_score = window, score
-    # Two neighbouring clauses that state parallel facts ("街道…14个,社区…67个") belong together.
-    return best
+def place_fits(intent: Intent, chunk: Chunk) -> bool:
+    """The paragraph is about the question's place, or names it (in full or by its stem)."""
+    if not intent.places:
+        return True
+    here = " ".join((chunk.district, chunk.places, chunk.title, chunk.section, chunk.text))
+    return any(p in here or stem(p) in here for p in intent.places)
 
 
 def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
@@ -165,64 +243,95 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
 
     `absent`: question words found nowhere in the index; they cannot tell passages apart.
     """
-    tokens = [*intent.topic]
+    tokens = [*intent.topic, *([intent.person] if intent.person else [])]
     context = [*intent.context]
-    if intent.person:
-        tokens.append(intent.person)
-    spans = []
     specific = sorted((t for t in intent.topic if len(t) > 1 and t not in absent), key=lambda t: -_weight(t, idf))[:2]
+    spans = []
     for rank, chunk in enumerate(chunks, 1):
         full = " ".join((chunk.section, chunk.title, chunk.text))
         chunk_cov = coverage(tokens, full, idf)
         ctx_cov = coverage(context, full, idf) if context else 0.0
-        for sent in sentences(chunk.text):
+        place_ok = place_fits(intent, chunk)
+        # "Who reported it" is answered by the byline as printed, nothing else.
+        texts = ([chunk.byline] if chunk.byline else []) if intent.reporter else sentences(chunk.text)
+        for sent in texts:
             cov = coverage(tokens, sent, idf)
-            window = best_window(intent, sent, idf)
-            typed = typed_match(intent, window)
-            score = (1.0 * cov + 0.35 * chunk_cov + 0.25 * ctx_cov
-                     + 0.5 * typed_score(intent, window)
-                     + 0.25 / rank)
+            found = values(intent, sent, chunk)
+            value, fit = pick_value(intent, sent, found, tokens, idf)
+            window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf)
+            typed = fit if intent.want != "fact" else 1.0
+            score = (W_COVERAGE * cov + W_CHUNK * chunk_cov + W_CONTEXT * ctx_cov + W_TYPED * typed + W_RANK / rank)
             if intent.body and chunk.body:
-                score += 0.15 if chunk.body == intent.body else -0.25
+                score += W_BODY if chunk.body == intent.body else -W_BODY_OTHER
             if intent.year and chunk.year and chunk.year != intent.year:
-                score -= 0.1
-            if intent.kind == "person" and intent.role and intent.role in sent:
-                score += 0.3
-            anchored = not specific or any(t in sent or t in chunk.text for t in specific)
-            unit_match = bool(intent.unit) and re.search(_DIGIT_UNIT.format(unit=re.escape(intent.unit)), window) is not None
-            spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, anchored, unit_match))
+                score -= W_YEAR_OTHER
+            if not place_ok:
+                score -= W_PLACE_OTHER
+            anchored = not specific or any(t in sent or t in full for t in specific)
+            spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, value, anchored,
+                              place_ok))
     spans.sort(key=lambda s: -s.score)
     return spans
 
 
-def answerable(intent: Intent, span: Span) -> bool:
-    """Refuse when the best evidence does not state the fact asked for."""
-    if intent.kind in ("person", "date") and not span.typed:
+_ASKED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,8}?)(?:是|有|为|达到?|共|一共|总共)?(?:多少|几)[?？]?$")
+_ASKED_AFTER = re.compile(r"(?:多少|几)[个名张处件项次人位所家户台辆条篇座]?(?:的)?([\u4e00-\u9fff]{2,6}?)(?:[?？]|$)")
+
+
+_CHANGE = re.compile(r"(?:同比|环比|比|较|与)[\u4e00-\u9fff]{0,6}$|(?:增长|增加|下降|减少|提高|降低|上升)了?$")
+
+
+def asked_object(question: str) -> str:
+    """The thing a figure is asked of: "进出口总额是多少?" -> 进出口总额, "造成多少人死亡?" -> 死亡,
+    "开行量比上一年增长了多少?" -> 开行量."""
+    q = question.strip()
+    m = _ASKED_BEFORE.search(q) or _ASKED_AFTER.search(q)
+    if not m:
+        return ""
+    thing = m.group(1)
+    while (cut := _CHANGE.search(thing)) and cut.start() < len(thing):
+        thing = thing[: cut.start()]
+    return thing
+
+
+def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
+    """Words of the thing a figure is asked of that no paragraph of the index holds ("进出口" of 进出口总额).
+
+    Only the asked thing counts: other words of a question may well be paraphrases ("花了多少钱建成"). Sub-words
+    jieba's search mode adds ("出口" of 进出口) do not count, and words in Latin letters ("GDP") are left out:
+    papers spell them out in Chinese.
+    """
+    if intent.want not in ("number", "money", "percent"):
+        return []
+    thing = asked_object(intent.text)
+    # "件数" is a count of 件, not a thing; "本书" is the unit 本 and 书.
+    words = [t for t in intent.topic if len(t) > 1 and t in thing and re.fullmatch(r"[\u4e00-\u9fff]+", t)
+             and not t.endswith("数") and not (intent.unit and t.startswith(intent.unit))]
+    whole = [t for t in words if not any(t != o and t in o for o in words)]
+    return [t for t in whole if t in absent]
+
+
+def answerable(intent: Intent, span: Span, absent: frozenset[str] = frozenset()) -> bool:
+    """Refuse when the best evidence does not state the fact asked for, or is about another place, or the
+    question turns on a word the index never uses."""
+    if not span.place_ok:
         return False
-    if intent.kind == "person" and intent.role and intent.role not in span.sentence:
+    if unmatched_words(intent, absent):
         return False
+    if intent.want != "fact" and span.typed <= 0:
+        return False  # a number question is never answered without a number, a person question without a name
+    if intent.reporter:
+        return True  # the byline of the article about the asked place
     if not intent.topic:
-        return span.typed
-    strongest = max(span.coverage, span.chunk_coverage * 0.85)
-    if intent.kind == "number":
-        if not span.anchored:
-            return False
-        if not span.typed:
-            return strongest >= 0.75
-        if span.unit_match and span.rank == 1 and strongest >= 0.2:
-            return True  # a paraphrase: the top passage states a figure with the very unit asked for
-    if intent.kind == "comparison" and span.typed and strongest >= 0.25:
+        return span.typed > 0
+    if not span.anchored:
+        return False
+    if intent.kind == "comparison" and span.typed > 0 and span.support >= MIN_SUPPORT_SIDE:
         return True  # each side of a comparison shares only part of the question's words
-    return strongest >= 0.45 or (span.typed and strongest >= 0.3)
-
-
-def _role_pattern(intent: Intent) -> str:
-    """A 主席 question is not answered by a 副主席."""
-    if not intent.role:
-        return "(?:" + "|".join(ROLES) + ")"
-    return ("" if intent.role.startswith("副") else "(?<!副)") + re.escape(intent.role)
+    return span.support >= MIN_SUPPORT or (span.typed >= 0.5 and span.support >= MIN_SUPPORT_TYPED)
 
 
 def person_in(intent: Intent, sentence: str) -> str:
-    m = re.search(f"{_role_pattern(intent)}{_NAME}", sentence)
-    return m.group(1) if m else ""
+    """The person an answer names (for "他/她" in the next turn)."""
+    found = names_in(sentence, intent.roles)
+    return found[0].text if found else ""

@@ -67,7 +67,7 @@ class Pipeline:
                district: str | None = None) -> list[Hit]:
         """Retrieval as `ask` does it: follow-ups resolved, the question's district used as a filter."""
         _check_mode(mode)
-        intent = self.chain.resolve_history(query, history)
+        intent = self.chain.locate(self.chain.resolve_history(query, history))
         districts = [district] if district else list(intent.districts)
         known = set(self.index.districts())
         where = {"district": [d for d in districts if d in known]} if districts and any(d in known for d in districts) else None

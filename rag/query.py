@@ -1,30 +1,56 @@
-"""Question understanding: which district, body and year a question is about, and what kind of answer it wants."""
+"""Question understanding: the places, body and year a question is about, and the type of answer it wants.
+
+Pure functions over the question's text; nothing here knows a particular place or article. Which named places the
+index holds is the chain's business (rag.chain.Chain.locate).
+"""
 
 from __future__ import annotations
 
-import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from vectorstore.chunking import CITY, KNOWN_DISTRICTS
+from rag.people import ROLE_ENDINGS
+from vectorstore.chunking import body_of
 from vectorstore.keyword import tokenize
+from vectorstore.places import is_place, mentions, places_in, stem
 
-KINDS = ("number", "person", "date", "list", "comparison", "place", "name", "fact")
-_OTHER_DISTRICT = re.compile(r"([\u4e00-\u9fa5]{2,3}(?:区|县))(?!委|政府|人大|政协)")
-_ANY_DISTRICT = re.compile(r"(?:^|(?<=[^\u4e00-\u9fa5])|(?<=[市省和与及、那跟同]))([\u4e00-\u9fa5]{2}(?:新区|区|县))")
-_NOT_PLACE = {"全区", "该区", "我区", "城区", "辖区", "片区", "社区", "园区", "示范区", "起步区", "各区", "哪个区", "个区", "滩区"}
-_YEAR = re.compile(r"(20\d\d)年")
-_UNIT = re.compile(r"(?:多少|(?<!哪)几)\s*(人次|万元|亿元|批次|个百分点|[个件次项名人天篇条家所班元万亿%期本幅])?")
-_ASKING = re.compile(r"(?:多少|几)\s*(?:人次|万元|亿元|批次|个百分点|[个件次项名人天篇条家所班元万亿%期本幅种位])?|哪几|哪些|什么")
-_PERSON = re.compile(r"是谁|谁|哪位|(?:主任|主席|书记|区长|市长|记者)(?:叫什么|的名字|姓名)")
-_NAME_Q = re.compile(r"叫什么|什么名字|名称是什么|名称|什么文件|什么刊物|什么品牌|什么奖")
-_DATE = re.compile(r"哪一?天|什么时候|何时|哪个日期|几月几[日号]|什么日子|哪日")
-_NUMBER = re.compile(r"多少|(?<!哪)几[个次项件名天篇条家所班位期本]|增长了多少|比例|百分之")
-_LIST = re.compile(r"哪些|哪几|哪[五四三六七八两]|包括什么|包括哪|有什么|是什么|指的是|分别是什么")
-_PLACE_Q = re.compile(r"哪个区|哪个县|哪个地方|哪里|哪个市|哪一个区")
-_COMPARE = re.compile(r"分别|各有|各是|和.{1,12}相比|比较|各自|各[^,,。?]{0,8}(?:多少|几)")
-ROLES = ("副主席", "主席", "副主任", "主任", "书记", "区长", "市长", "秘书长")
+# Answer types, tried in order: the first whose question words occur decides what the answer must carry.
+WANTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("duration", re.compile(r"多长时间|多久|多长时|用时多少|耗时多少|历时多少|持续了?多长")),
+    ("time", re.compile(r"几点|几时|什么时间|哪个时间|什么时刻")),
+    ("date", re.compile(r"什么时候|何时|哪一?天|哪一?年|哪个月|几月几[日号]|什么日子|哪个日期|日期是")),
+    ("place", re.compile(r"哪里|哪儿|什么地方|在哪|何地|何处|哪个(?:区|县|市|省|镇|乡|地方|城市|村|站|街道|国家|场馆)|哪座|哪一?所")),
+    ("person", re.compile(r"是谁|谁|哪位|哪名|哪个人|叫什么名字|的名字|姓名|什么人")),
+    ("money", re.compile(r"多少钱|花了?多少|投资(?:了|额)?(?:是|为|达)?多少|投入(?:了)?多少|多少资金|多少经费|金额|造价|多少[万亿]?元|总投资")),
+    ("percent", re.compile(r"(?:增长|增加|下降|减少|提高|降低|上升|增幅|增速|降幅|占比|比例|比重|百分比|率)(?:了|是|为|达|约)?(?:多少|几)")),
+    ("number", re.compile(r"多少|(?<![哪])几(?!乎)|数量是|规模")),
+    ("list", re.compile(r"哪些|哪几|包括什么|包括哪|有什么|分别是什么|有何")),
+    ("name", re.compile(r"叫什么|什么名字|名称|什么文件|什么奖|什么品牌|什么项目|什么称号|什么主题|什么活动|什么政策")),
+)
+_COMPARE = re.compile(r"分别|各自|各有|各是|和.{1,12}相比|比较|各[^,,。?]{0,8}(?:多少|几)")
+_YEAR = re.compile(r"(20\d\d|19\d\d)年")
+# The measure word after 多少/几: one character ("张", "处"), or a unit jieba tags a quantity ("公里", "毫米").
+_ASKED_UNIT = re.compile(r"(?:多少|(?<![哪])几)([\u4e00-\u9fff%]{1,4})?")
+_MONEY_WORDS = ("钱", "元", "资金", "经费")
+# Single-character measure words (量词) that jieba may glue to the next word.
+_MEASURE_CHARS = frozenset("名个位件次项张处户台辆条篇座所家人天年本份批支届场期类种只头亩吨架艘列栋套间把枚块片部首幅回轮")
+# Measure words that count the same things ("多少人" is answered by "213名").
+UNIT_ALIASES = {"人": ("人", "名", "位", "人次"), "名": ("名", "人", "位"), "位": ("位", "名", "人"),
+                "个": ("个", "项", "家", "所"), "次": ("次", "场", "轮", "回"), "场": ("场", "次"), "回": ("回", "次")}
+# A place a question opens with, whatever jieba makes of it ("航空港区有…", "郑东新区2020年…").
+_LEADING_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:新区|区|县|市|镇|乡|旗))(?=有|的|和|与|在|是|共|今|去|近|这|此|\d|[,,、。?？])")
+_QUESTION_WORDS = frozenset({
+    "多少", "几", "什么", "哪些", "哪个", "哪", "谁", "名字", "叫", "一共", "共", "分别", "各", "各有", "哪一天", "一天", "时候",
+    "什么样", "是", "请问", "年", "其中", "那", "那么", "他", "她", "它", "哪里", "哪儿", "地方", "何时", "多长", "时间",
+    "多久", "哪位", "哪名", "几个", "哪几", "指", "指的是", "包括", "有些", "具体", "钱", "花", "了", "吗", "呢", "的",
+    "总共", "大约", "大概", "目前", "这次", "本次", "当时", "情况", "如何", "怎样", "怎么", "为什么", "有", "能", "可以",
+})
+_BODY_WORDS = frozenset({"人大", "政协", "人大常委会", "常委会", "政协常委会", "区人大", "区政协", "县人大", "县政协", "市人大",
+                         "市政协"})
 _FOLLOWUP_CUES = re.compile(r"^(?:其中|那|那么|他|她|它|该|这|此|其|另外|还有|同时)|呢[?？]?$|他们|她们|他在|她在")
+_LEADING_CUE = re.compile(r"^(?:其中|那么|那|另外|还有|同时)")
+_REPORTER = re.compile(r"记者|报道|撰写|写的|作者|采写")
 
 
 @dataclass(frozen=True)
@@ -32,17 +58,20 @@ class Intent:
     """What a question asks, after resolving it against the conversation."""
 
     text: str  # the question as asked
-    districts: tuple[str, ...] = ()
-    unknown_places: tuple[str, ...] = ()  # named places the gazetteer does not know (e.g. 金水区 is known; 某某区 not)
-    body: str = ""  # 人大 / 政协
+    places: tuple[str, ...] = ()  # place names the question writes ("云溪县", "天河区")
+    districts: tuple[str, ...] = ()  # of those, places the index has articles about (set by the chain)
+    unknown_places: tuple[str, ...] = ()  # places named nowhere in the index (set by the chain)
+    body: str = ""  # 人大 / 政协, when the question names one
     bodies: tuple[str, ...] = ()  # both, when a question compares 人大 with 政协
     year: int = 0
-    kind: str = "fact"
-    unit: str = ""
-    role: str = ""  # 主任 / 主席 ... for person questions
+    kind: str = "fact"  # the answer type: a key of WANTS, "comparison" for several sides, or "fact"
+    want: str = "fact"  # the type each side's answer must carry (kind without "comparison")
+    unit: str = ""  # the measure word asked for ("张", "公里"); "" when none
+    roles: tuple[str, ...] = ()  # person questions: the role the name is written after ("局长")
+    reporter: bool = False  # asks who reported the article: answered from its byline
     person: str = ""  # a person carried from an earlier answer (他 / 她)
-    topic: tuple[str, ...] = ()  # keyword tokens of the question, places and question words removed
-    context: tuple[str, ...] = ()  # topic tokens carried from earlier turns
+    topic: tuple[str, ...] = ()  # content words of the question, places and question words removed
+    context: tuple[str, ...] = ()  # topic words carried from earlier turns
     followup: bool = False
 
     @property
@@ -50,115 +79,112 @@ class Intent:
         return " ".join((*self.topic, *self.context, self.person))
 
 
-def districts_of(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Districts named in the text (known ones, in order of mention) and other place names that look like districts."""
-    found: list[tuple[int, str]] = []
-    for name in KNOWN_DISTRICTS:
-        short = name[:-1] if len(name) == 3 else name
-        for m in re.finditer(re.escape(short) + ("区?" if name.endswith("区") else ""), text):
-            found.append((m.start(), name))
-    # 郑州市 itself: named with its body ("郑州市政协"), or any city-level mention when no district is named
-    # ("惠济区政协上报市政协的信息" is about 惠济区).
-    city = re.search(r"郑州市?政协|郑州市?人大", text)
-    if city or (re.search(r"郑州|全市|市政协|市人大", text) and not found):
-        found.append((city.start() if city else text.find("市"), CITY))
-    names = tuple(dict.fromkeys(n for _, n in sorted(found)))
-    if CITY in names and len(names) > 1:
-        # "上街区政协为郑州市政协文史馆…": the city is the question's subject only when listed beside the others.
-        spots = sorted(found)
-        joined = any(re.search(r"[和与及、]", text[a[0]:b[0]]) and b[0] - a[0] <= 12 for a, b in itertools.pairwise(spots))
-        if not joined:
-            names = tuple(n for n in names if n != CITY)
-    unknown = []
-    for m in _ANY_DISTRICT.finditer(text):
-        name = m.group(1)
-        if name in _NOT_PLACE or any(name in k or k in name or name[:2] in k for k in (*KNOWN_DISTRICTS, CITY)):
-            continue
-        unknown.append(name)
-    return names, tuple(dict.fromkeys(unknown))
+def wanted(text: str) -> str:
+    """The answer type a question asks for (a key of WANTS), or "fact"."""
+    return next((kind for kind, pattern in WANTS if pattern.search(text)), "fact")
 
 
-def body_in(text: str) -> str:
-    if re.search(r"政协|委员(?!会)|提案", text):
-        return "政协" if not re.search(r"人大|人民代表大会", text) else ""
-    if re.search(r"人大|人民代表大会|代表联络站|人大代表", text):
-        return "人大"
+def asked_unit(text: str) -> str:
+    """The measure word after 多少/几 ("多少张床位" -> "张", "多少公里" -> "公里"); "" for a noun ("多少群众")."""
+    m = _ASKED_UNIT.search(text)
+    if not m or not m.group(1):
+        return ""
+    rest = m.group(1)
+    from vectorstore.places import _posseg
+
+    words = list(_posseg().cut(rest))
+    if not words:
+        return ""
+    word, tag = words[0]
+    if rest.startswith(("人次", "个百分点", "平方米", "平方公里", "立方米")):
+        return next(u for u in ("人次", "个百分点", "平方米", "平方公里", "立方米") if rest.startswith(u))
+    if rest.startswith("个") and not rest.startswith("个百分点"):
+        return "个"  # "多少个人大代表联络站": jieba would read 个人
+    if rest[0] in _MEASURE_CHARS and not rest.startswith(("人次", "天数", "年来")):
+        return rest[0]  # "多少名省、市…代表": jieba would read 名省
+
+    if len(word) == 1 or tag in ("q", "m", "mq"):
+        return word if len(word) <= 2 else word[:1]
     return ""
 
 
-def answer_kind(text: str) -> str:
-    if _COMPARE.search(text):
-        return "comparison"
-    if _PLACE_Q.search(text):
-        return "place"
-    if _DATE.search(text):
-        return "date"
-    if _PERSON.search(text):
-        return "person"
-    if _NAME_Q.search(text):
-        return "name"
-    if _NUMBER.search(text):
-        return "number"
-    if _LIST.search(text):
-        return "list"
-    return "fact"
+def _last_word(text: str) -> str:
+    from vectorstore.keyword import segmenter
+
+    words = segmenter().lcut(text)
+    return words[-1] if words and len(words[-1]) >= 2 else text[-2:]
 
 
-_PLACE_TOKENS = {d for name in (*KNOWN_DISTRICTS, CITY) for d in (name, name[:-1], name[:2])}
-_BODY_TOKENS = {"人大", "政协", "人大常委会", "常委会", "区人大", "区政协", "市政协", "郑州", "郑州市", "区", "市"}
-_QUESTION_TOKENS = {"多少", "几", "什么", "哪些", "哪个", "哪", "谁", "名字", "叫", "一共", "共", "分别", "各", "各有",
-                    "哪一天", "一天", "时候", "什么样", "是", "请问", "年", "其中", "那", "他", "她",
-                    "个", "次", "件", "项", "名", "天", "篇", "条", "家", "所", "班", "人次", "几种", "几个", "哪几",
-                    "几项", "方面", "具体", "指", "指的是", "包括", "有些"}
+def roles_of(text: str) -> tuple[str, ...]:
+    """The role a person question asks about: "统计局局长是谁" -> ("局长",); "哪位记者" -> ("记者",)."""
+    m = re.search(r"([\u4e00-\u9fff]{1,8}?)(?:是谁|叫什么|的名字|姓名|是哪位|是什么人)", text)
+    spots = [m.group(1)] if m else []
+    after = re.search(r"(?:哪位|哪名|哪个)([\u4e00-\u9fff]{1,6})", text)
+    if after:
+        spots.append(after.group(1))
+    out = []
+    for spot in spots:
+        for ending in sorted(ROLE_ENDINGS, key=len, reverse=True):
+            i = spot.rfind(ending)
+            if i >= 0 and (i + len(ending) == len(spot) or spot is not spots[0]):
+                # "局长", "审判长": a 长 role is the whole word that ends in it
+                out.append(_last_word(spot[: i + len(ending)]) if ending == "长" else ending)
+                break
+    return tuple(dict.fromkeys(out))
 
 
-_STRIP = sorted({*(d for name in (*KNOWN_DISTRICTS, CITY) for d in (name, name[:-1])), "人大常委会", "政协常委会",
-                 "常委会", "区人大", "区政协", "市政协", "人大", "政协", "郑州"}, key=len, reverse=True)
-
-
-def topic_tokens(text: str) -> tuple[str, ...]:
-    """Content words of a question: places, bodies, years and question words removed."""
-    text = _ASKING.sub(" ", _YEAR.sub(" ", text))
-    for name in _STRIP:
-        text = re.sub(re.escape(name) + "(?!会议)", " ", text)  # "常委会会议" is a topic, "常委会" a body
-    text = re.sub(r"[\u4e00-\u9fa5]{2}(?:新区|区|县)(?=\W|$|的|和|与)", " ", text)
+def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tuple[str, ...]:
+    """Content words of a question: places, bodies, years, the unit and question words removed."""
+    text = _LEADING_CUE.sub("", _YEAR.sub(" ", text))
+    for name in sorted({*places, *(stem(p) for p in places)}, key=len, reverse=True):
+        text = text.replace(name, " ")
     out = []
     for t in tokenize(text):
-        if t in _PLACE_TOKENS or t in _BODY_TOKENS or t in _QUESTION_TOKENS:
+        if t in _QUESTION_WORDS or t in _BODY_WORDS or t == unit or "多少" in t or "几" in t:
             continue
         out.append(t)
     return tuple(dict.fromkeys(out))
 
 
-def understand(question: str) -> Intent:
-    """Read one question on its own."""
+def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
+    """Read one question on its own; `known_places` (the index's) are found by name or stem ("郑州" = 郑州市)."""
     q = question.strip()
-    districts, unknown = districts_of(q)
-    unit_m = _UNIT.search(q)
-    kind = answer_kind(q)
-    role = next((r for r in ROLES if r in q), "") if kind == "person" or "主任" in q or "主席" in q else ""
-    if "市政协" in q and not districts:
-        districts = (CITY,)
+    found = [(at, name) for at, name in places_in(q)]
+    lead = _LEADING_PLACE.match(q)
+    if lead and is_place(lead.group(1)) and not found:
+        found.append((0, lead.group(1)))
+    known = set(known_places)
+    if known:
+        found += [(q.find(stem(n)) if n not in q else q.find(n), n) for n in mentions(q, known)]
+    places = tuple(dict.fromkeys(n for _, n in sorted(found) if not any(n != o and n in o for _, o in found)))
+    want = wanted(q)
+    if want == "number" and any(w in q for w in _MONEY_WORDS):
+        want = "money"
+    if want == "name" and roles_of(q):
+        want = "person"  # "教育局局长叫什么?"
+    unit = asked_unit(q) if want in ("number", "percent") else ""
+    roles = roles_of(q) if want == "person" else ()
     year_m = _YEAR.search(q)
-    both = bool(re.search(r"人大|人民代表大会|人大代表|人代会", q)) and bool(re.search(r"政协", q))
-    return Intent(text=q, districts=districts, unknown_places=unknown, body=body_in(q),
-                  bodies=("人大", "政协") if both else (),
-                  year=int(year_m.group(1)) if year_m else 0, kind=kind,
-                  unit=(unit_m.group(1) or "") if unit_m else "", role=role, topic=topic_tokens(q))
+    both = bool(re.search(r"人大|人民代表大会|人大代表|人代会", q)) and "政协" in q
+    compare = bool(_COMPARE.search(q))
+    return Intent(text=q, places=places, body=body_of(q), bodies=("人大", "政协") if both else (),
+                  year=int(year_m.group(1)) if year_m else 0, kind="comparison" if compare else want, want=want,
+                  unit=unit, roles=roles, reporter=want == "person" and bool(_REPORTER.search(q)),
+                  topic=topic_tokens(q, places, unit))
 
 
 def is_followup(intent: Intent) -> bool:
     """Does the question lean on earlier turns (no place of its own, or an anaphor)?"""
-    return bool(_FOLLOWUP_CUES.search(intent.text)) or not intent.districts
+    return bool(_FOLLOWUP_CUES.search(intent.text)) or not intent.places
 
 
 def resolve(intent: Intent, previous: Intent | None, previous_person: str = "") -> Intent:
-    """Carry district, body, topic and person forward from the previous turn of a conversation."""
-    if previous is None or not is_followup(intent) or intent.unknown_places:
+    """Carry places, body, topic and person forward from the previous turn of a conversation."""
+    if previous is None or not is_followup(intent):
         return intent
     carried = replace(intent, followup=True)
-    if not intent.districts:
-        carried = replace(carried, districts=previous.districts)
+    if not intent.places:
+        carried = replace(carried, places=previous.places)
     if not intent.body:
         carried = replace(carried, body=previous.body)
     if not intent.year:
@@ -167,9 +193,11 @@ def resolve(intent: Intent, previous: Intent | None, previous_person: str = "") 
         carried = replace(carried, person=previous_person)
     elliptical = len(intent.topic) == 0 or re.search(r"呢[?？]?$", intent.text)
     if elliptical:
-        # "那政协呢?": the same question about another district or body.
+        # "那政协呢?": the same question about another place or body.
         carried = replace(carried, topic=previous.topic, kind=previous.kind if intent.kind == "fact" else intent.kind,
-                          unit=intent.unit or previous.unit, role=intent.role or previous.role)
+                          want=previous.want if intent.want == "fact" else intent.want,
+                          unit=intent.unit or previous.unit, roles=intent.roles or previous.roles)
     else:
-        carried = replace(carried, context=tuple(t for t in (*previous.topic, *previous.context) if t not in intent.topic)[:6])
+        carried = replace(carried, context=tuple(t for t in (*previous.topic, *previous.context)
+                                                 if t not in intent.topic)[:6])
     return carried

@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 
+from vectorstore.places import count_places, main_place
 from vectorstore.types import Chunk
 
 FINAL_PUNCT = "。!?;…!?;.”」』\"'）)"
@@ -15,23 +16,19 @@ CLAUSE_PUNCT = "。!?;,、:!?;,:…"
 MAX_CHUNK_CHARS = 300
 MAX_HEADING_CHARS = 40
 
-# Zhengzhou's districts and county-level cities; any other "XX区/县" is recognised when a city or
-# province names it and it stands before 人大 / 政协 / 委 / 政府 (e.g. 长沙市岳麓区人大常委会).
-# Without the city, ",督促区政府" or ",要求区政府" would read as districts 督促区 and 要求区.
-KNOWN_DISTRICTS = (
-    "中原区", "二七区", "管城回族区", "管城区", "金水区", "上街区", "惠济区", "郑东新区",
-    "经开区", "高新区", "航空港区", "巩义市", "荥阳市", "新密市", "新郑市", "登封市", "中牟县",
-)
-CITY = "郑州市"
-_DISTRICT_CONTEXT = re.compile(
-    r"(?<=[市省])([\u4e00-\u9fa5]{2,3}[区县])(?=人大|政协|委员会|区委|县委|政府|第)")
-_NOT_DISTRICTS = {"全区", "该区", "我区", "城区", "辖区", "片区", "社区", "园区", "示范区", "起步区"}
-
 _YEAR = re.compile(r"(20\d\d)年")
 _LEAD_YEAR = re.compile(r"^(?:[#\s●■◆]*)(20\d\d)(?:年|\s|$)")
-_BYLINE = re.compile(r"\s*(?:郑报全媒体)?记者\s*((?:[\u4e00-\u9fa5]{2,3}\s*)+?)(?=\s*(?:通讯员|摄影|/|$))[^。!?]*$")
-_CREDIT = re.compile(r"^(?:责任编辑|编辑|校对|美编|审核|签发|版式)\s*[::]?\s*\S{2,4}$")
-_HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[::]?\s*\d{5,}")
+# A byline trailing a paragraph ("…作出了积极贡献。记者 景静"): any outlet's prefix, reporters, then helpers.
+_BYLINE = re.compile(r"\s*[\u4e00-\u9fa5]{0,8}记者\s*((?:[\u4e00-\u9fa5]{2,3}\s*)+?)(?=\s*(?:通讯员|摄影|/|$))[^。!?]*$")
+# One reporter's name after "记者": two or three characters ending at a space, a bracket, a mark or the line's end.
+_BYLINE_NAME = re.compile(r"[ \t\u3000]*([\u4e00-\u9fa5]{2,3})(?=[ \t\u3000、,,))*_]|$)", re.M)
+_BYLINE_ROLES = ("通讯员", "实习生", "摄影", "见习记者", "报道", "摄", "文", "图")
+# Editor credits, alone or after a section label on the same line ("法治在线      本版编辑 钟慧").
+_CREDIT = re.compile(r"(?:^|\s)[((]?(?:本版|本期)?(?:责任编辑|编辑|校对|美编|审核|签发|版式|组版|统筹)\s*[::]?\s*\S{2,4}[))]?$")
+# A photo caption ("图为…。 记者 张三 摄") or a byline alone on its line ("通讯员 吕清", "*本报记者 覃雯*").
+_CAPTION = re.compile(r"^(?:图为|图片|上图|下图|左图|右图|资料图)|(?:记者|摄影|通讯员)\s*\S{2,3}\s*摄$")
+_BYLINE_LINE = re.compile(r"^[□■*_\s]*(?:[\u4e00-\u9fa5]{0,8}(?:记者|通讯员|实习生)\s*[\u4e00-\u9fa5]{2,3}[\s*_]*)+$")
+_HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[::]?\s*\d[\dxX*\-]{4,}")
 _AD_WORDS = ("用户", "宽带", "WiFi", "5G", "手机", "网速", "套餐", "优惠", "流量", "品牌", "选择", "10086", "移动")
 _BANNER = re.compile(r"^热烈(?:祝贺|庆祝)")
 _OPENERS = re.compile(r"^(?:20\d\d年|\d{1,2}月\d{1,2}日|同时|此外|另外|其中|目前|今年|去年|一年来|围绕|面对|针对|对于|据悉|记者)")
@@ -69,8 +66,10 @@ def is_heading(line: str) -> bool:
 
 def is_junk(line: str) -> bool:
     """Editor credits, hotlines, banners and advertisement copy: not article text."""
-    s = line.strip().lstrip("-*• ").strip()
-    if _CREDIT.match(s) or _HOTLINE.search(s) or _BANNER.match(s):
+    s = line.strip().lstrip("-*•> ").strip()
+    if _CREDIT.search(s) or _HOTLINE.search(s) or _BANNER.match(s) or _BYLINE_LINE.match(s):
+        return True
+    if _CAPTION.search(s) and len(s) <= 2 * MAX_HEADING_CHARS:
         return True
     # Ad copy is short slogans; a sentence about 5G users or broadband is news, not an advert.
     if len(s) > MAX_HEADING_CHARS or ends_sentence(s):
@@ -245,29 +244,14 @@ def body_of(text: str) -> str:
     return ""
 
 
-def districts_in(text: str) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for name in KNOWN_DISTRICTS:
-        n = text.count(name)
-        if n:
-            counts[name] += n
-    for m in _DISTRICT_CONTEXT.finditer(text):
-        name = m.group(1)
-        if name not in _NOT_DISTRICTS and not any(name in k or k in name for k in KNOWN_DISTRICTS):
-            counts[name] += 1
-    if "管城回族区" in counts:
-        counts["管城区"] -= counts["管城回族区"]
-        counts += Counter()
-    return counts
+def district_of(text: str, title: str = "") -> str:
+    """The place a text reports on (see vectorstore.places.main_place)."""
+    return main_place(text, title)
 
 
-def district_of(text: str) -> str:
-    counts = districts_in(text)
-    if counts:
-        return counts.most_common(1)[0][0]
-    if "郑州" in text or "市政协" in text or "市人大" in text:
-        return CITY
-    return ""
+def places_of(text: str) -> str:
+    """The places a chunk names, most named first, comma-separated (Chroma metadata holds no lists)."""
+    return ",".join(n for n, _ in count_places(text).most_common())
 
 
 def year_of(text: str) -> int:
@@ -278,17 +262,28 @@ def year_of(text: str) -> int:
     return min(y for y, n in years.items() if n == top)
 
 
+def byline_of(text: str) -> tuple[str, str]:
+    """(reporters, the byline as printed) of the first byline in the text.
+
+    "本报讯(记者 邵文杰 通讯员 钟敏)" -> ("邵文杰", "记者 邵文杰"); "郑报全媒体记者 李爱琴 聂春洁" ->
+    ("李爱琴、聂春洁", "记者 李爱琴 聂春洁"). "记者从教育局获悉" names nobody: a name must end at a space or mark.
+    """
+    text = text.replace("\r", "")  # a name ends at a line's end whatever the line endings
+    for m in re.finditer("记者", text):
+        names, end, pos = [], m.end(), m.end()
+        while (n := _BYLINE_NAME.match(text, pos)) and n.group(1) not in _BYLINE_ROLES and "\n" not in n.group(0):
+            if n.group(1).startswith(_BYLINE_ROLES[:3]):
+                break
+            names.append(n.group(1))
+            end = pos = n.end()
+        if names:
+            return "、".join(names), text[m.start():end].strip()
+    return "", ""
+
+
 def reporter_of(text: str) -> str:
     """The reporters named in a byline ("郑报全媒体记者 李爱琴 聂春洁" -> "李爱琴、聂春洁")."""
-    m = re.search(r"记者\s*((?:[\u4e00-\u9fa5]{2,3}(?:\s+|$))+)", text)
-    if not m:
-        return ""
-    names = []
-    for name in m.group(1).split():
-        if name in ("通讯员", "摄影", "实习生"):
-            break
-        names.append(name)
-    return "、".join(names)
+    return byline_of(text)[0]
 
 
 def strip_byline(text: str) -> str:
@@ -325,9 +320,9 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
     """Turn one file's text into labelled paragraph chunks."""
     blocks = split_blocks(text)
     titles = _titles(blocks)
-    doc_district = district_of(" ".join(b.text for b in blocks if b.kind != "junk"))
+    doc_district = district_of(" ".join(b.text for b in blocks if b.kind != "junk"), titles[0][1] if titles else "")
     doc_year = year_of(" ".join(b.text for b in blocks if b.kind != "junk"))
-    doc_reporter = reporter_of(text)
+    doc_byline = byline_of(text)
     parallel_titles = len(titles) > 1 and all(pos == 0 for pos, _ in titles)
     first_text = next((i for i, b in enumerate(blocks) if b.kind == "text"), len(blocks))
 
@@ -337,7 +332,9 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
     for i in range(len(blocks)):
         segment_of[i] = max((k for k, pos in enumerate(seg_bounds) if pos <= i), default=0)
     seg_text: dict[int, str] = {}
+    seg_raw: dict[int, str] = {}  # with bylines and captions: where the reporters are named
     for i, b in enumerate(blocks):
+        seg_raw[segment_of[i]] = seg_raw.get(segment_of[i], "") + "\n" + b.text
         if b.kind != "junk":
             seg_text[segment_of[i]] = seg_text.get(segment_of[i], "") + " " + b.text
 
@@ -345,6 +342,7 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
     chunks: list[Chunk] = []
     seen: Counter[str] = Counter()
     prev_body = ""
+    seg_district: dict[int, str] = {}
     for group in repair(blocks):
         first = position[id(group[0])]
         section, section_year = "", 0
@@ -378,10 +376,10 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
         prev_body = body
         if parallel_titles:
             title = next((t for _, t in titles if body_of(t) == body), " ".join(t for _, t in titles))
-        district = district_of(title) or (districts_in(seg_t).most_common(1)[0][0] if districts_in(seg_t) else "") or doc_district
+        district = seg_district.setdefault(seg, district_of(seg_t, title) or doc_district)
         lead = _LEAD_YEAR.match(paragraph)
         year = int(lead.group(1)) if lead else (section_year or year_of(title) or year_of(seg_t) or doc_year)
-        reporter = reporter_of(seg_t) or doc_reporter
+        reporter, byline = byline_of(seg_raw.get(seg, "")) if byline_of(seg_raw.get(seg, ""))[0] else doc_byline
         joins, pos = [], 0
         for prev, cur in itertools.pairwise(group):
             pos += len(prev.text)
@@ -397,5 +395,6 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
             chunks.append(Chunk(
                 id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:20], text=piece, source=source,
                 path=path, paragraph=group[0].index, start=start, end=end, title=title, section=section,
-                district=district, body=body, year=year, reporter=reporter, file_hash=file_hash, breaks=breaks))
+                district=district, body=body, year=year, reporter=reporter, byline=byline, places=places_of(piece),
+                file_hash=file_hash, breaks=breaks))
     return chunks

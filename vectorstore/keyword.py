@@ -1,4 +1,4 @@
-"""Chinese keyword search: jieba tokens (with place names and political terms kept whole) scored by BM25."""
+"""Chinese keyword search: jieba tokens (institutional terms kept whole) scored by BM25."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Terms jieba would otherwise cut apart; district names come from the chunker's gazetteer.
+# Institutional terms of Chinese public life that jieba would otherwise cut apart (language, not corpus wording).
 USER_TERMS = (
     "人大常委会", "常委会", "常委会会议", "人大代表", "代表联络站", "人大代表联络站", "政协委员", "政协常委会", "市政协",
-    "区政协", "区人大", "社情民意", "执法检查", "专题询问", "视察调研", "提案", "立案", "办结率",
-    "代表建议", "票决制", "中欧班列", "优良天数", "营商环境", "老旧小区", "安置房", "学前教育",
-    "课后延时服务", "午餐供应", "优质学位", "常态化", "防汛救灾", "乡村振兴", "文史资料", "通航之都",
-    "国际陆港", "制造高地", "生态新城", "五联手", "书香政协", "委员讲堂", "召集人", "两联一述",
+    "区政协", "县政协", "区人大", "县人大", "市人大", "社情民意", "执法检查", "专题询问", "视察调研", "提案", "立案",
+    "办结率", "代表建议", "票决制", "营商环境", "老旧小区", "安置房", "学前教育", "常态化", "乡村振兴", "文史资料",
 )
 STOPWORDS = frozenset(
     ["的", "了", "是", "在", "有", "和", "与", "及", "或", "吗", "呢", "吧", "啊", "么", "什么", "多少", "哪些", "哪个", "哪", "几", "谁", "怎么", "怎样", "如何", "为什么", "一共", "共", "分别", "各", "其中", "那", "这", "那么", "请问", "请", "问", "个", "次", "年", "月", "日", "都", "也", "还", "就", "把", "被", "对", "为", "将", "让", "给", "从", "向", "等", "之", "以", "于", "而", "并", "上", "下", "中"]
@@ -30,11 +28,9 @@ def segmenter():
 
     import jieba
 
-    from vectorstore.chunking import KNOWN_DISTRICTS
-
     jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
-    for term in (*USER_TERMS, *KNOWN_DISTRICTS, *(d[:-1] for d in KNOWN_DISTRICTS if len(d) == 3)):
+    for term in USER_TERMS:
         tok.add_word(term, freq=200000)
     return tok
 

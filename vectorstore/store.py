@@ -123,11 +123,23 @@ class Index:
         self._order = sorted(chunks, key=lambda i: (chunks[i].source, chunks[i].start, i))
         self._keyword = None
         self._idf: dict[str, float] = {}
-        # district -> bodies reported there; asked on every question, so derived once per change.
+        # district -> bodies reported there, and every place named; asked on every question, so derived once per change.
         self._places: dict[str, set[str]] = {}
+        self._named: set[str] = set()
         for c in chunks.values():
             if c.district:
                 self._places.setdefault(c.district, set()).update({c.body} if c.body else set())
+                self._named.add(c.district)
+            self._named.update(p for p in c.places.split(",") if p)
+
+    def document_frequency(self, text: str) -> int:
+        """How many chunks hold the text (in their paragraph or title)."""
+        return sum(1 for c in self._load().values() if text in c.text or text in c.title)
+
+    def place_names(self) -> frozenset[str]:
+        """Every place the index's chunks are about or name."""
+        self._load()
+        return frozenset(self._named)
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency (substring occurrence in chunk texts), cached per token."""

@@ -22,6 +22,8 @@ class Chunk:
     body: str = ""
     year: int = 0
     reporter: str = ""
+    byline: str = ""  # the byline as printed ("记者 景静"): a verbatim quote for "who reported it"
+    places: str = ""  # places the paragraph names, most named first, comma-separated
     file_hash: str = ""
     # Offsets in `text` where a column's tail printed above its head was joined back: text that
     # crosses one is not contiguous in the file, so a verbatim quote must stop there.
