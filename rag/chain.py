@@ -168,7 +168,7 @@ class Chain:
                 return Retrieved(intent.text, intent, refusal=f"语料中没有关于{place}{intent.body}的报道,无法回答这个问题。")
         # (label, filter, intent) per side: districts compared, or 人大 against 政协 in one place.
         if len(intent.districts) > 1 and intent.kind == "comparison":
-            # One side per place, each with only its own place ("天河区和平山县…分别").
+            # One side per place, each with only its own place ("越秀区和东山县…分别").
             sides = [(d, {"district": d}, replace(intent, places=(d,), districts=(d,))) for d in intent.districts]
         elif intent.kind == "comparison" and len(intent.bodies) == 2:
             sides = [(b, {"district": place, "body": b} if place else {"body": b}, replace(intent, body=b))

@@ -97,7 +97,7 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
 @main.command()
 @click.argument("query")
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 100), help="Number of hits.")
-@click.option("--district", default=None, help="Only hits from this district (e.g. 二七区).")
+@click.option("--district", default=None, help="Only hits from this district (e.g. 西工区).")
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(["hybrid", "dense", "bm25"]))
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -> None:

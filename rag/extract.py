@@ -147,7 +147,7 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
         after = [(v, 1.0) for v in names_in(text, roles)]
         if after or not roles or intent.reporter or not any(r in text for r in roles):
             return after
-        # "基普罗蒂奇…获得男子全程马拉松冠军", "黄雅琴担任审判长": the name written before the role.
+        # "阿卜杜拉希…获得男子全程马拉松冠军", "黄雅琴担任审判长": the name written before the role.
         return [(v, 0.7) for v in names_in(text) if v.text not in roles]
     if want == "number":
         out = []

@@ -1,7 +1,7 @@
-"""Person names in Chinese news text: after a role ("局长黄立文"), or tagged a name by jieba ("基普罗蒂奇").
+"""Person names in Chinese news text: after a role ("局长王建国"), or tagged a name by jieba ("阿卜杜拉希").
 
 A name is two or three characters starting with a surname, where jieba's next word starts right after it
-("韩东|出席会议", "方志强|代表"), or a run jieba tags as a person. No list of people: only the language's
+("张伟|出席会议", "李明华|代表"), or a run jieba tags as a person. No list of people: only the language's
 surnames and role words.
 """
 
@@ -35,7 +35,7 @@ ROLE_ENDINGS = (
     "获得者", "获奖者", "得主", "董事", "理事", "会员", "秘书", "助理", "参赞", "大使", "省长", "巡视员", "调研员",
 )
 _ROLE = re.compile("(?:" + "|".join(sorted(map(re.escape, ROLE_ENDINGS), key=len, reverse=True)) + ")")
-# Single characters that may follow a name directly ("黄立文表示" has a word; "张三在…", "李四说").
+# Single characters that may follow a name directly ("王建国表示" has a word; "张三在…", "李四说").
 _AFTER_NAME = set("在向为和与说称等以的将于对从及也都就已曾则并受作率陪带同、,,。;;::!?!?()()“”\"' \t\n")
 _PERSON_TAGS = ("nr", "nrt", "nrfg")
 
@@ -82,12 +82,12 @@ def _name_at(text: str, at: int) -> str:
     return ""
 
 
-# A transliterated name ("基普罗蒂奇"): no function word or institution character inside it.
+# A transliterated name ("阿卜杜拉希"): no function word or institution character inside it.
 _FOREIGN = re.compile(r"[^\W\d_从向在对把被给为将于县市区省局院委会部厅室站所]{3,6}?(?=[以在获被由和与同、,,。;;的])")
 
 
 def _any_name_at(text: str, at: int) -> str:
-    """A Chinese name, or a transliterated one after a role ("选手基普罗蒂奇以…")."""
+    """A Chinese name, or a transliterated one after a role ("选手阿卜杜拉希以…")."""
     name = _name_at(text, at)
     if name:
         return name

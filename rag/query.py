@@ -58,7 +58,7 @@ class Intent:
     """What a question asks, after resolving it against the conversation."""
 
     text: str  # the question as asked
-    places: tuple[str, ...] = ()  # place names the question writes ("云溪县", "天河区")
+    places: tuple[str, ...] = ()  # place names the question writes ("青山县", "越秀区")
     districts: tuple[str, ...] = ()  # of those, places the index has articles about (set by the chain)
     unknown_places: tuple[str, ...] = ()  # places named nowhere in the index (set by the chain)
     body: str = ""  # 人大 / 政协, when the question names one
@@ -147,7 +147,7 @@ def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tup
 
 
 def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
-    """Read one question on its own; `known_places` (the index's) are found by name or stem ("郑州" = 郑州市)."""
+    """Read one question on its own; `known_places` (the index's) are found by name or stem ("南阳" = 南阳市)."""
     q = question.strip()
     found = [(at, name) for at, name in places_in(q)]
     lead = _LEADING_PLACE.match(q)

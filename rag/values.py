@@ -85,7 +85,7 @@ def figures(text: str) -> list[Value]:
             bare = raw.rstrip("多余")
             if not _is_chinese_number(bare) or (len(bare) == 1 and text[e:e + 2].startswith(_NOT_COUNT_AFTER)):
                 continue
-            if text[e:e + 1] in "区县市省镇乡路街村中":  # a name ("二七区", "五一路", "一中"), not a count
+            if text[e:e + 1] in "区县市省镇乡路街村中":  # a name ("西工区", "五一路", "一中"), not a count
                 continue
         u = _UNIT.match(text, e)
         out.append(Value("number", s, e, raw, u.group(0) if u else ""))
@@ -130,7 +130,7 @@ def titled(text: str) -> list[Value]:
 
 
 def lists(text: str) -> list[Value]:
-    """Enumerations: items joined by 、 ("卫辉市、获嘉县"), or quoted names in a row."""
+    """Enumerations: items joined by 、 ("滑县、汤阴县"), or quoted names in a row."""
     out = [Value("list", m.start(), m.end(), m.group(0)) for m in _LIST.finditer(text)]
     out += [Value("list", m.start(), m.end(), m.group(0)) for m in _QUOTED_RUN.finditer(text)]
     return out

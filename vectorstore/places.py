@@ -1,7 +1,7 @@
 """Place names found in the text itself: administrative names by their suffix, read on jieba's word boundaries.
 
-No gazetteer: any county, town or district a paper writes about is found the same way ("云溪县", "辉县市薄壁镇",
-"广州市天河区"). A name written without its suffix ("郑州" for "郑州市") is matched through its stem.
+No gazetteer: any county, town or district a paper writes about is found the same way ("青山县", "林州市石板镇",
+"广州市越秀区"). A name written without its suffix ("南阳" for "南阳市") is matched through its stem.
 """
 
 from __future__ import annotations
@@ -26,12 +26,12 @@ _GENERIC = frozenset({
 # Endings that make any word generic ("老旧小区", "文明城市", "各乡镇"); 新区 and 地区 name real places too.
 _GENERIC_ENDINGS = tuple(sorted(_GENERIC - {"新区", "地区", "城区"}, key=len, reverse=True))
 # A word the dictionary knows this well is a common word ("兄弟", "美丽", "核心"), not a place's stem;
-# jieba's frequencies put the stems of counties and towns ("卫辉" 39, "樊城" 165, "天河" 655 but tagged ns) below it,
-# and verbs or nouns that end up before a bare suffix ("列席" 873 + "县第十届…", "兄弟" 9644 + "市、县") above.
+# jieba's frequencies put the stems of small counties and towns below it (most are not in its dictionary at all),
+# and verbs or nouns that end up before a bare suffix ("兄弟" 9644 before "市、县") above.
 COMMON_WORD_FREQ = 500
 # A bare suffix, or a suffix that opens the name of a body of that place ("县政协", "区人大", "市委").
 _SUFFIX_WORD = re.compile(r"^(?:新区|街道|省|市|区|县|旗|镇|乡)(?:政协|人大|委|政府|党委|法院|检察院|$)")
-# jieba part-of-speech tags of words that can carry a place name before a bare suffix ("云溪" + "县政协").
+# jieba part-of-speech tags of words that can carry a place name before a bare suffix ("青山" + "县政协").
 _NAME_TAGS = ("ns", "nr", "nz", "n", "j")
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
@@ -51,7 +51,7 @@ def suffix_of(name: str) -> str:
 
 
 def stem(name: str) -> str:
-    """"郑州市" -> "郑州"; a stem shorter than two characters is no name on its own ("辉县" keeps its 县)."""
+    """"南阳市" -> "南阳"; a stem shorter than two characters is no name on its own ("林州" keeps its 县)."""
     s = suffix_of(name)
     base = name[: -len(s)] if s else name
     return base if len(base) >= 2 else name
@@ -74,15 +74,15 @@ def is_place(name: str, tag: str = "ns") -> bool:
     head = name[: -len(s)]
     if len(head) < 2 or any(name.endswith(g) for g in _GENERIC_ENDINGS):
         return False
-    # jieba's dictionary holds real places with their suffix ("大同市"); a stem it hardly knows is a name too.
+    # jieba's dictionary holds real places with their suffix ("太原市"); a stem it hardly knows is a name too.
     return tag == "ns" or _freq(name) > 0 or _freq(head) < COMMON_WORD_FREQ
 
 
 def places_in(text: str) -> list[tuple[int, str]]:
     """(offset, name) of every place named in the text, in order.
 
-    A place is a word ending in an administrative suffix ("新乡市", "获嘉县"), or a name word followed by a
-    word that starts with a bare suffix ("云溪" + "县政协" -> "云溪县", "薄壁" + "镇" -> "薄壁镇").
+    A place is a word ending in an administrative suffix ("安阳市", "汤阴县"), or a name word followed by a
+    word that starts with a bare suffix ("青山" + "县政协" -> "青山县", "石板" + "镇" -> "石板镇").
     """
     out: list[tuple[int, str]] = []
     pos = 0
@@ -104,7 +104,7 @@ def places_in(text: str) -> list[tuple[int, str]]:
 
 
 def count_places(text: str) -> Counter[str]:
-    """How often each place is named; a bare stem ("郑州") counts for the full name found in the same text, and a
+    """How often each place is named; a bare stem ("南阳") counts for the full name found in the same text, and a
     city or province written just before a district or county ("长沙市岳麓区") counts for the district."""
     spots = places_in(text)
     found = [name for _, name in spots]
@@ -136,7 +136,7 @@ def main_place(text: str, title: str = "") -> str:
 
 
 def mentions(text: str, known: Iterable[str]) -> list[str]:
-    """Known place names the text names in full or by their stem ("天河" for 天河区), longest match first."""
+    """Known place names the text names in full or by their stem ("越秀" for 越秀区), longest match first."""
     hits: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
     for name in sorted(set(known), key=len, reverse=True):

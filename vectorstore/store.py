@@ -296,7 +296,7 @@ class Index:
     def sparse(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         if not self._load():
             return []
-        # Every chunk that passes the filter carries its value ("二七区") in its keyword text; scoring that
+        # Every chunk that passes the filter carries its value ("西工区") in its keyword text; scoring that
         # word again would rank all of them alike and drown the words that tell them apart.
         values = [v for want in (where or {}).values() for v in ([want] if isinstance(want, str) else want)]
         drop = frozenset(t for v in values for t in tokenize(str(v)))
@@ -348,5 +348,5 @@ class Index:
 
 
 def _keyword_text(c: Chunk) -> str:
-    """What BM25 sees: the paragraph plus its labels, so "二七区" finds a paragraph that says only "区"."""
+    """What BM25 sees: the paragraph plus its labels, so "西工区" finds a paragraph that says only "区"."""
     return " ".join(x for x in (c.district, c.body, c.section, c.text) if x)
