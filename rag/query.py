@@ -136,6 +136,8 @@ def roles_of(text: str) -> tuple[str, ...]:
 def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tuple[str, ...]:
     """Content words of a question: places, bodies, years, the unit and question words removed."""
     text = _LEADING_CUE.sub("", _YEAR.sub(" ", text))
+    if unit:  # "多少名省、市…代表": the measure word is no part of the next word
+        text = re.sub(f"(?:多少|几){re.escape(unit)}", " ", text)
     for name in sorted({*places, *(stem(p) for p in places)}, key=len, reverse=True):
         text = text.replace(name, " ")
     out = []
