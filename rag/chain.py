@@ -59,12 +59,13 @@ class ExtractiveAnswerer:
         unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
         return frozenset(t for t in tokens if idf.get(t, 0) >= unseen)
 
-    def best(self, intent: Intent, docs: Sequence[Document]) -> Span | None:
+    def best(self, intent: Intent, docs: Sequence[Document], absent: frozenset[str]) -> Span | None:
+        """The best candidate span; `absent` is self.absent(intent), which the caller needs too."""
         chunks = [to_chunk(d) for d in docs]
         if not chunks:
             return None
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
-        spans = candidates(intent, chunks, idf, self.absent(intent))
+        spans = candidates(intent, chunks, idf, absent)
         return spans[0] if spans else None
 
     def answer(self, r: Retrieved) -> Answer:
@@ -73,8 +74,9 @@ class ExtractiveAnswerer:
             return Answer(r.question, r.refusal, True, [], {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
         picked: list[tuple[str, Span]] = []
         for side, docs, side_intent in r.sides:
-            span = self.best(side_intent, docs)
-            if span is None or not answerable(side_intent, span, self.absent(side_intent)):
+            absent = self.absent(side_intent)
+            span = self.best(side_intent, docs, absent)
+            if span is None or not answerable(side_intent, span, absent):
                 nearest = span
                 what = f"{side}的" if side and len(r.sides) > 1 else ""
                 text = f"语料中没有找到{what}相关信息,无法回答这个问题。"

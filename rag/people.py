@@ -7,11 +7,10 @@ surnames and role words.
 
 from __future__ import annotations
 
-import functools
 import re
 
 from rag.values import Value
-from vectorstore.places import _freq, is_place
+from vectorstore.places import is_place, posseg, word_frequency
 
 # The commonest single-character surnames (about 99% of the population) and the usual two-character ones.
 SURNAMES = set(
@@ -39,12 +38,6 @@ _ROLE = re.compile("(?:" + "|".join(sorted(map(re.escape, ROLE_ENDINGS), key=len
 _AFTER_NAME = set("在向为和与说称等以的将于对从及也都就已曾则并受作率陪带同、,,。;;::!?!?()()“”\"' \t\n")
 _PERSON_TAGS = ("nr", "nrt", "nrfg")
 
-
-@functools.lru_cache(maxsize=1)
-def _posseg():
-    from vectorstore.places import _posseg as tagger
-
-    return tagger()
 
 
 def _first_word(text: str) -> str:
@@ -117,9 +110,9 @@ def names_in(text: str, roles: tuple[str, ...] = ()) -> list[Value]:
             out.append(Value("person", m.end(), m.end() + len(name), name))
     # jieba's HMM finds names it has never seen; a tagged word its dictionary holds ("马拉松") is no news name.
     pos = 0
-    for word, tag in _posseg().cut(text):
+    for word, tag in posseg().cut(text):
         if tag in _PERSON_TAGS and 2 <= len(word) <= 4 and (word[0] in SURNAMES or word.startswith(COMPOUND_SURNAMES)) \
-                and not _ROLE.search(word) and not is_place(word) and _freq(word) == 0 \
+                and not _ROLE.search(word) and not is_place(word) and word_frequency(word) == 0 \
                 and not any(v.start <= pos < v.end for v in out):
             out.append(Value("person", pos, pos + len(word), word))
         pos += len(word)

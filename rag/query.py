@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from rag.people import ROLE_ENDINGS
 from vectorstore.chunking import body_of
 from vectorstore.keyword import tokenize
-from vectorstore.places import is_place, mentions, places_in, stem
+from vectorstore.places import is_place, mentions, places_in, posseg, stem
 
 # Answer types, tried in order: the first whose question words occur decides what the answer must carry.
 WANTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -90,19 +90,17 @@ def asked_unit(text: str) -> str:
     if not m or not m.group(1):
         return ""
     rest = m.group(1)
-    from vectorstore.places import _posseg
-
-    words = list(_posseg().cut(rest))
+    units = ("人次", "个百分点", "平方米", "平方公里", "立方米")
+    if rest.startswith(units):
+        return next(u for u in units if rest.startswith(u))
+    if rest.startswith("个"):
+        return "个"  # "多少个人大代表联络站": jieba would read 个人
+    if rest[0] in _MEASURE_CHARS and not rest.startswith(("天数", "年来")):
+        return rest[0]  # "多少名省、市…代表": jieba would read 名省
+    words = list(posseg().cut(rest))
     if not words:
         return ""
     word, tag = words[0]
-    if rest.startswith(("人次", "个百分点", "平方米", "平方公里", "立方米")):
-        return next(u for u in ("人次", "个百分点", "平方米", "平方公里", "立方米") if rest.startswith(u))
-    if rest.startswith("个") and not rest.startswith("个百分点"):
-        return "个"  # "多少个人大代表联络站": jieba would read 个人
-    if rest[0] in _MEASURE_CHARS and not rest.startswith(("人次", "天数", "年来")):
-        return rest[0]  # "多少名省、市…代表": jieba would read 名省
-
     if len(word) == 1 or tag in ("q", "m", "mq"):
         return word if len(word) <= 2 else word[:1]
     return ""

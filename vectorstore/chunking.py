@@ -281,11 +281,6 @@ def byline_of(text: str) -> tuple[str, str]:
     return "", ""
 
 
-def reporter_of(text: str) -> str:
-    """The reporters named in a byline ("郑报全媒体记者 李爱琴 聂春洁" -> "李爱琴、聂春洁")."""
-    return byline_of(text)[0]
-
-
 def strip_byline(text: str) -> str:
     return _BYLINE.sub("", text).rstrip()
 
@@ -343,6 +338,7 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
     seen: Counter[str] = Counter()
     prev_body = ""
     seg_district: dict[int, str] = {}
+    seg_byline: dict[int, tuple[str, str]] = {}
     for group in repair(blocks):
         first = position[id(group[0])]
         section, section_year = "", 0
@@ -376,10 +372,14 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
         prev_body = body
         if parallel_titles:
             title = next((t for _, t in titles if body_of(t) == body), " ".join(t for _, t in titles))
-        district = seg_district.setdefault(seg, district_of(seg_t, title) or doc_district)
+        if seg not in seg_district:  # once per article: tagging its places is the costly part
+            seg_district[seg] = district_of(seg_t, title) or doc_district
+            found = byline_of(seg_raw.get(seg, ""))
+            seg_byline[seg] = found if found[0] else doc_byline
+        district = seg_district[seg]
         lead = _LEAD_YEAR.match(paragraph)
         year = int(lead.group(1)) if lead else (section_year or year_of(title) or year_of(seg_t) or doc_year)
-        reporter, byline = byline_of(seg_raw.get(seg, "")) if byline_of(seg_raw.get(seg, ""))[0] else doc_byline
+        reporter, byline = seg_byline[seg]
         joins, pos = [], 0
         for prev, cur in itertools.pairwise(group):
             pos += len(prev.text)

@@ -37,7 +37,7 @@ _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
 @functools.lru_cache(maxsize=1)
-def _posseg():
+def posseg():
     """jieba's part-of-speech tagger on the project's own dictionary (loaded once, lazily)."""
     import jieba.posseg
 
@@ -57,7 +57,7 @@ def stem(name: str) -> str:
     return base if len(base) >= 2 else name
 
 
-def _freq(word: str) -> int:
+def word_frequency(word: str) -> int:
     from vectorstore.keyword import segmenter
 
     return segmenter().FREQ.get(word) or 0
@@ -75,7 +75,7 @@ def is_place(name: str, tag: str = "ns") -> bool:
     if len(head) < 2 or any(name.endswith(g) for g in _GENERIC_ENDINGS):
         return False
     # jieba's dictionary holds real places with their suffix ("太原市"); a stem it hardly knows is a name too.
-    return tag == "ns" or _freq(name) > 0 or _freq(head) < COMMON_WORD_FREQ
+    return tag == "ns" or word_frequency(name) > 0 or word_frequency(head) < COMMON_WORD_FREQ
 
 
 def places_in(text: str) -> list[tuple[int, str]]:
@@ -87,14 +87,14 @@ def places_in(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     pos = 0
     prev: tuple[int, str, str] | None = None  # (offset, word, tag)
-    for word, tag in _posseg().cut(text):
+    for word, tag in posseg().cut(text):
         at = pos
         pos += len(word)
         if is_place(word, tag):
             out.append((at, word))
         elif prev is not None and _SUFFIX_WORD.match(word) and len(prev[1]) == 2 and prev[2].startswith(_NAME_TAGS) \
                 and _CJK.match(prev[1]) and prev[1][0] not in "省市区县镇乡" \
-                and (len(word) > 1 or _freq(prev[1]) < COMMON_WORD_FREQ):
+                and (len(word) > 1 or word_frequency(prev[1]) < COMMON_WORD_FREQ):
             # "中原" + "区人大": a suffix that opens a body's name makes even a common word a place.
             name = prev[1] + next(x for x in SUFFIXES if word.startswith(x))
             if is_place(name) and not (out and out[-1][0] == prev[0]):
@@ -103,10 +103,13 @@ def places_in(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def count_places(text: str) -> Counter[str]:
+def count_places(text: str, spots: list[tuple[int, str]] | None = None) -> Counter[str]:
     """How often each place is named; a bare stem ("南阳") counts for the full name found in the same text, and a
-    city or province written just before a district or county ("长沙市岳麓区") counts for the district."""
-    spots = places_in(text)
+    city or province written just before a district or county ("长沙市岳麓区") counts for the district.
+
+    `spots`: the text's places_in(), when the caller has them already (tagging is the costly part).
+    """
+    spots = places_in(text) if spots is None else spots
     found = [name for _, name in spots]
     counts = Counter(found)
     for (a, parent), (b, child) in zip(spots, spots[1:], strict=False):
@@ -124,14 +127,14 @@ def count_places(text: str) -> Counter[str]:
 
 def main_place(text: str, title: str = "") -> str:
     """The place an article reports on: the one its title names, else the most named (first named on a tie)."""
+    spots = places_in(text)
+    counts = count_places(text, spots)
     in_title = [n for _, n in places_in(title)] if title else []
     if in_title:
-        counts = count_places(text)
         return max(in_title, key=lambda n: counts.get(n, 0))
-    counts = count_places(text)
     if not counts:
         return ""
-    first = {n: i for i, (_, n) in reversed(list(enumerate(places_in(text))))}
+    first = {n: i for i, (_, n) in reversed(list(enumerate(spots)))}
     return max(counts, key=lambda n: (counts[n], -first.get(n, 0)))
 
 
