@@ -19,8 +19,8 @@ from vectorstore.places import stem
 from vectorstore.types import Chunk
 
 MAX_ANSWER_CHARS = 120
-_SENTENCE = re.compile(r"[^。!?;!?;]+(?:[。!?;!?;]+[”」』\"]?|$)")
-_CLAUSE_BREAK = set(",,;;::")
+_SENTENCE = re.compile(r"[^。!?;！？；]+(?:[。!?;！？；]+[”」』\"]?|$)")
+_CLAUSE_BREAK = set(",，;；:：")
 _OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
 
 # --- weights of a candidate sentence's score ---------------------------------------------------------------------
@@ -226,7 +226,7 @@ def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Seque
 
 
 def _strip_end(text: str) -> str:
-    return re.sub(r"[,,;;::、。 ]+$", "", text)
+    return re.sub(r"[,，;；:：、。 ]+$", "", text)
 
 
 def place_fits(intent: Intent, chunk: Chunk) -> bool:

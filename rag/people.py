@@ -35,7 +35,7 @@ ROLE_ENDINGS = (
 )
 _ROLE = re.compile("(?:" + "|".join(sorted(map(re.escape, ROLE_ENDINGS), key=len, reverse=True)) + ")")
 # Single characters that may follow a name directly ("王建国表示" has a word; "张三在…", "李四说").
-_AFTER_NAME = set("在向为和与说称等以的将于对从及也都就已曾则并受作率陪带同、,,。;;::!?!?()()“”\"' \t\n")
+_AFTER_NAME = set("在向为和与说称等以的将于对从及也都就已曾则并受作率陪带同、,，。;；:：!?！？()（）“”\"' \t\n")
 _PERSON_TAGS = ("nr", "nrt", "nrfg")
 
 
@@ -76,7 +76,7 @@ def _name_at(text: str, at: int) -> str:
 
 
 # A transliterated name ("阿卜杜拉希"): no function word or institution character inside it.
-_FOREIGN = re.compile(r"[^\W\d_从向在对把被给为将于县市区省局院委会部厅室站所]{3,6}?(?=[以在获被由和与同、,,。;;的])")
+_FOREIGN = re.compile(r"[^\W\d_从向在对把被给为将于县市区省局院委会部厅室站所]{3,6}?(?=[以在获被由和与同、,，。;；的])")
 
 
 def _any_name_at(text: str, at: int) -> str:

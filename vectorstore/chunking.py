@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 from vectorstore.places import count_places, main_place
 from vectorstore.types import Chunk
 
-FINAL_PUNCT = "。!?;…!?;.”」』\"'）)"
-CLAUSE_PUNCT = "。!?;,、:!?;,:…"
+FINAL_PUNCT = "。!?;…！？；.”」』\"'）)"
+CLAUSE_PUNCT = "。!?;,、:！？；，：…"
 MAX_CHUNK_CHARS = 300
 MAX_HEADING_CHARS = 40
 
@@ -21,14 +21,14 @@ _LEAD_YEAR = re.compile(r"^(?:[#\s●■◆]*)(20\d\d)(?:年|\s|$)")
 # A byline trailing a paragraph ("…作出了积极贡献。记者 景静"): any outlet's prefix, reporters, then helpers.
 _BYLINE = re.compile(r"\s*[\u4e00-\u9fa5]{0,8}记者\s*((?:[\u4e00-\u9fa5]{2,3}\s*)+?)(?=\s*(?:通讯员|摄影|/|$))[^。!?]*$")
 # One reporter's name after "记者": two or three characters ending at a space, a bracket, a mark or the line's end.
-_BYLINE_NAME = re.compile(r"[ \t\u3000]*([\u4e00-\u9fa5]{2,3})(?=[ \t\u3000、,,))*_]|$)", re.M)
+_BYLINE_NAME = re.compile(r"[ \t\u3000]*([\u4e00-\u9fa5]{2,3})(?=[ \t\u3000、,，)）*_]|$)", re.M)
 _BYLINE_ROLES = ("通讯员", "实习生", "摄影", "见习记者", "报道", "摄", "文", "图")
 # Editor credits, alone or after a section label on the same line ("法治在线      本版编辑 钟慧").
-_CREDIT = re.compile(r"(?:^|\s)[((]?(?:本版|本期)?(?:责任编辑|编辑|校对|美编|审核|签发|版式|组版|统筹)\s*[::]?\s*\S{2,4}[))]?$")
+_CREDIT = re.compile(r"(?:^|\s)[(（]?(?:本版|本期)?(?:责任编辑|编辑|校对|美编|审核|签发|版式|组版|统筹)\s*[:：]?\s*\S{2,4}[)）]?$")
 # A photo caption ("图为…。 记者 张三 摄") or a byline alone on its line ("通讯员 吕清", "*本报记者 陈静*").
 _CAPTION = re.compile(r"^(?:图为|图片|上图|下图|左图|右图|资料图)|(?:记者|摄影|通讯员)\s*\S{2,3}\s*摄$")
 _BYLINE_LINE = re.compile(r"^[□■*_\s]*(?:[\u4e00-\u9fa5]{0,8}(?:记者|通讯员|实习生)\s*[\u4e00-\u9fa5]{2,3}[\s*_]*)+$")
-_HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[::]?\s*\d[\dxX*\-]{4,}")
+_HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[:：]?\s*\d[\dxX*\-]{4,}")
 _AD_WORDS = ("用户", "宽带", "WiFi", "5G", "手机", "网速", "套餐", "优惠", "流量", "品牌", "选择", "移动")
 _BANNER = re.compile(r"^热烈(?:祝贺|庆祝)")
 _OPENERS = re.compile(r"^(?:20\d\d年|\d{1,2}月\d{1,2}日|同时|此外|另外|其中|目前|今年|去年|一年来|围绕|面对|针对|对于|据悉|记者)")
@@ -61,7 +61,7 @@ def is_heading(line: str) -> bool:
     bare = _QUOTED.sub("", s)
     clauses = sum(ch in CLAUSE_PUNCT for ch in bare)
     # "坚持围绕中心,在助推转型发展上创造新业绩": a two-part heading, short and unterminated.
-    return clauses == 0 or (clauses == 1 and len(s) <= 25 and "," in bare and not ends_sentence(s))
+    return clauses == 0 or (clauses == 1 and len(s) <= 25 and ("," in bare or "，" in bare) and not ends_sentence(s))
 
 
 def is_junk(line: str) -> bool:
@@ -220,7 +220,7 @@ def split_long(text: str, limit: int = MAX_CHUNK_CHARS) -> list[tuple[int, str]]
     """Split at sentence ends into pieces of at most ~limit characters: (offset, piece)."""
     if len(text) <= limit:
         return [(0, text)]
-    sentences = [(m.start(), m.group(0)) for m in re.finditer(r"[^。!?;!?;]*[。!?;!?;]+[”」』]?|[^。!?;!?;]+$", text)]
+    sentences = [(m.start(), m.group(0)) for m in re.finditer(r"[^。!?;！？；]*[。!?;！？；]+[”」』]?|[^。!?;！？；]+$", text)]
     pieces: list[tuple[int, str]] = []
     cur_start, cur = 0, ""
     for off, s in sentences:
