@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.people import names_in
+from rag.people import names_in, role_in
 from rag.query import UNIT_ALIASES, Intent
-from rag.values import EXTRACTORS, Value, figures
+from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
 from vectorstore.types import Chunk
 
@@ -132,11 +132,12 @@ def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
     return got / total if total else 0.0
 
 
-def unit_fits(asked: str, written: str) -> bool:
-    """Does a figure's unit answer the measure word asked ("多少人" by "213名", "多少公里" by "26.8公里")?"""
+def unit_fits(asked: str, written: str, also: Sequence[str] = ()) -> bool:
+    """Does a figure's unit answer the measure word asked ("多少人" by "213名", "多少公里" by "26.8公里")?
+    `also`: the question's alternative measure words ("多少次(项)")."""
     if not asked:
         return True
-    return any(written.startswith(u) for u in UNIT_ALIASES.get(asked, (asked,)))
+    return any(written.startswith(u) for a in (asked, *also) for u in UNIT_ALIASES.get(a, (a,)))
 
 
 def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[Value, float]]:
@@ -145,7 +146,7 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
     if want == "person":
         roles = ("记者",) if intent.reporter else intent.roles
         after = [(v, 1.0) for v in names_in(text, roles)]
-        if after or not roles or intent.reporter or not any(r in text for r in roles):
+        if after or not roles or intent.reporter or not any(role_in(text, r) for r in roles):
             return after
         # "阿卜杜拉希…获得男子全程马拉松冠军", "黄雅琴担任审判长": the name written before the role.
         return [(v, 0.7) for v in names_in(text) if v.text not in roles]
@@ -153,14 +154,23 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
         out = []
         for v in figures(text):
             if intent.unit:
-                if unit_fits(intent.unit, v.unit):
-                    exact = 1.0 if v.unit.startswith(intent.unit) else 0.7  # "个" asked: "1.04万个" over "14所"
+                if unit_fits(intent.unit, v.unit, intent.units):
+                    # "个" asked: "1.04万个" over "14所"
+                    exact = 1.0 if v.unit.startswith(intent.units or (intent.unit,)) else 0.7
                     out.append((v, exact * (1.0 if v.text[0].isdigit() else 0.8)))
             elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
                 out.append((v, 1.0 if v.text[0].isdigit() else 0.6))
         return out
     if want == "money":
         return [(v, 1.0) for v in EXTRACTORS[want](text)]
+    if want == "ordinal":
+        return [(v, 1.0) for v in ordinals(text) if not intent.unit or unit_fits(intent.unit, v.unit, intent.units)]
+    if want in ("entity", "name") and intent.head:
+        # a quoted name or a name ending in the asked kind ("庆泰路小学" for 学校), quoted names of it first
+        # a quoted name of the asked kind ("《传染病防治法》" for 哪部法律), a name ending in it ("庆泰路小学" for
+        # 学校), any other quoted name last
+        kind = [(v, 1.0) for v in titled(text) if v.text.strip("“”《》")[-1:] in intent.head]
+        return kind + [(v, 0.9) for v in things(text, intent.head)] + [(v, 0.5) for v in titled(text)]
     if want == "percent":  # "增长了多少" is mostly a percentage, sometimes a figure ("增长了2002班")
         exact = [(v, 1.0) for v in EXTRACTORS[want](text)]
         return exact or [(v, 0.4) for v in figures(text) if not intent.unit or unit_fits(intent.unit, v.unit)]
@@ -311,12 +321,29 @@ def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
     return [t for t in whole if t in absent]
 
 
+def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool:
+    """Is a thing the index never names still answered by the span?
+
+    Two paraphrases pass: a colloquial suffix ("村子" by "14个村"), and a head noun counted in the measure word
+    the question asks for ("多少个新的入学名额" by "新增优质学位1.04万个": the head 名额 is the thing counted, the
+    same 个 counts it). A missing modifier is a different thing ("进出口总额" is no "零售总额") and stays refused.
+    """
+    rest = [w for w in missing if not (w[-1] in "子儿" and len(w) > 1 and w[:-1] in span.sentence)]
+    if not rest:
+        return True
+    thing = asked_object(intent.text)
+    v = span.value
+    return (len(rest) == 1 and thing.endswith(rest[0]) and bool(intent.unit) and v is not None
+            and v.unit.startswith(intent.unit))
+
+
 def answerable(intent: Intent, span: Span, absent: frozenset[str] = frozenset()) -> bool:
     """Refuse when the best evidence does not state the fact asked for, or is about another place, or the
     question turns on a word the index never uses."""
     if not span.place_ok:
         return False
-    if unmatched_words(intent, absent):
+    missing = unmatched_words(intent, absent)
+    if missing and not counted_as_asked(intent, span, missing):
         return False
     if intent.want != "fact" and span.typed <= 0:
         return False  # a number question is never answered without a number, a person question without a name

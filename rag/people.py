@@ -88,6 +88,12 @@ def _any_name_at(text: str, at: int) -> str:
     return m.group(0) if m and not _ROLE.search(m.group(0)) else ""
 
 
+def role_in(text: str, role: str) -> bool:
+    """The role is written in the text as itself: a 主席 is not a 副主席."""
+    return any(role.startswith("副") or text[max(0, m.start() - 1):m.start()] != "副"
+               for m in re.finditer(re.escape(role), text))
+
+
 def names_in(text: str, roles: tuple[str, ...] = ()) -> list[Value]:
     """Person names in the text. With `roles` (the question's "局长", "主席"), only names written right after
     (or right before) one of those roles; a 主席 is not a 副主席."""
@@ -95,7 +101,7 @@ def names_in(text: str, roles: tuple[str, ...] = ()) -> list[Value]:
     if roles:
         for role in roles:
             for m in re.finditer(re.escape(role), text):
-                if not role.startswith("副") and text[max(0, m.start() - 1):m.start()] == "副":
+                if not role_in(text[max(0, m.start() - 1):m.end()], role):
                     continue
                 at = m.end()
                 while at < len(text) and text[at] in " \u3000":

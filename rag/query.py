@@ -15,15 +15,23 @@ from vectorstore.chunking import body_of
 from vectorstore.keyword import tokenize
 from vectorstore.places import is_place, mentions, places_in, posseg, stem
 
+# "哪所学校", "哪家医院", "哪支球队": the name of a thing of the kind named after the measure word.
+# ("哪项工作", "哪种方式" ask for a description, not a name.)
+_WHICH_THING = re.compile(r"哪一?(?:所|家|个|支|条|间|艘|款|部|本|座)([\u4e00-\u9fff]{1,4})")
+# What a name is asked of: "研修班叫什么名字" -> 研修班 (a thing), "获奖者叫什么名字" -> a person.
+_NAME_OF = re.compile(r"([\u4e00-\u9fff]{1,8}?)(?:叫什么名字|的名字|叫什么|名称是|的名称)")
+_PERSON_ENDINGS = tuple("人者员手家师生官长孩子儿女男士哥姐弟妹爷奶叔姨")
 # Answer types, tried in order: the first whose question words occur decides what the answer must carry.
 WANTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"多长时间|多久|多长时|用时多少|耗时多少|历时多少|持续了?多长")),
     ("time", re.compile(r"几点|几时|什么时间|哪个时间|什么时刻")),
     ("date", re.compile(r"什么时候|何时|哪一?天|哪一?年|哪个月|几月几[日号]|什么日子|哪个日期|日期是")),
-    ("place", re.compile(r"哪里|哪儿|什么地方|在哪|何地|何处|哪个(?:区|县|市|省|镇|乡|地方|城市|村|站|街道|国家|场馆)|哪座|哪一?所")),
+    ("place", re.compile(r"哪里|哪儿|什么地方|在哪|何地|何处|哪个(?:区|县|市|省|镇|乡|地方|城市|村|站|街道|国家|场馆)|哪座")),
     ("person", re.compile(r"是谁|谁|哪位|哪名|哪个人|叫什么名字|的名字|姓名|什么人")),
+    ("entity", _WHICH_THING),
     ("money", re.compile(r"多少钱|花了?多少|投资(?:了|额)?(?:是|为|达)?多少|投入(?:了)?多少|多少资金|多少经费|金额|造价|多少[万亿]?元|总投资")),
     ("percent", re.compile(r"(?:增长|增加|下降|减少|提高|降低|上升|增幅|增速|降幅|占比|比例|比重|百分比|率)(?:了|是|为|达|约)?(?:多少|几)")),
+    ("ordinal", re.compile(r"第几|第多少")),
     ("number", re.compile(r"多少|(?<![哪])几(?!乎)|数量是|规模")),
     ("list", re.compile(r"哪些|哪几|包括什么|包括哪|有什么|分别是什么|有何")),
     ("name", re.compile(r"叫什么|什么名字|名称|什么文件|什么奖|什么品牌|什么项目|什么称号|什么主题|什么活动|什么政策")),
@@ -67,6 +75,8 @@ class Intent:
     kind: str = "fact"  # the answer type: a key of WANTS, "comparison" for several sides, or "fact"
     want: str = "fact"  # the type each side's answer must carry (kind without "comparison")
     unit: str = ""  # the measure word asked for ("张", "公里"); "" when none
+    units: tuple[str, ...] = ()  # every measure word asked ("多少次(项)" -> 次, 项); unit is the first
+    head: str = ""  # the kind of thing whose name is asked ("哪所学校" -> 学校, "研修班叫什么名字" -> 研修班)
     roles: tuple[str, ...] = ()  # person questions: the role the name is written after ("局长")
     reporter: bool = False  # asks who reported the article: answered from its byline
     person: str = ""  # a person carried from an earlier answer (他 / 她)
@@ -106,6 +116,33 @@ def asked_unit(text: str) -> str:
     return ""
 
 
+def asked_units(text: str) -> tuple[str, ...]:
+    """Every measure word asked: "多少次(项)执法检查" -> (次, 项)."""
+    unit = asked_unit(text)
+    if not unit:
+        return ()
+    alt = re.search(rf"(?:多少|几){re.escape(unit)}[(（]([\u4e00-\u9fff]{{1,2}})[)）]", text)
+    return (unit, alt.group(1)) if alt else (unit,)
+
+
+def head_noun(text: str, want: str) -> str:
+    """The kind of thing whose name is asked: "哪所学校" -> 学校, "那个研修班叫什么名字" -> 研修班."""
+    if want == "entity":
+        m = _WHICH_THING.search(text)
+        words = list(_segment(m.group(1))) if m else []
+        return words[0] if words else ""
+    if want == "name":
+        m = _NAME_OF.search(text)
+        return _last_word(m.group(1)) if m and len(m.group(1)) >= 2 else ""
+    return ""
+
+
+def _segment(text: str) -> list[str]:
+    from vectorstore.keyword import segmenter
+
+    return segmenter().lcut(text)
+
+
 def _last_word(text: str) -> str:
     from vectorstore.keyword import segmenter
 
@@ -133,9 +170,10 @@ def roles_of(text: str) -> tuple[str, ...]:
 
 def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tuple[str, ...]:
     """Content words of a question: places, bodies, years, the unit and question words removed."""
+    text = re.sub(r"第几|第多少|哪一?[所家个支条间艘款部种本项座位名]|那[家所个位名]", " ", text)  # "哪所", "那家": no content
     text = _LEADING_CUE.sub("", _YEAR.sub(" ", text))
     if unit:  # "多少名省、市…代表": the measure word is no part of the next word
-        text = re.sub(f"(?:多少|几){re.escape(unit)}", " ", text)
+        text = re.sub(f"(?:多少|几){re.escape(unit)}(?:[(（][\u4e00-\u9fff]{{1,2}}[)）])?", " ", text)
     for name in sorted({*places, *(stem(p) for p in places)}, key=len, reverse=True):
         text = text.replace(name, " ")
     out = []
@@ -162,14 +200,19 @@ def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
         want = "money"
     if want == "name" and roles_of(q):
         want = "person"  # "教育局局长叫什么?"
-    unit = asked_unit(q) if want in ("number", "percent") else ""
+    named = _NAME_OF.search(q)
+    if want == "person" and not roles_of(q) and named and len(named.group(1)) >= 2 \
+            and not named.group(1).endswith(_PERSON_ENDINGS) and not re.search(r"是谁|谁|哪位|哪名|哪个人|姓名|什么人", q):
+        want = "name"  # "研修班叫什么名字?" asks a thing's name, "获奖者叫什么名字?" a person's
+    units = asked_units(q) if want in ("number", "percent", "ordinal") else ()
+    unit = units[0] if units else ""
     roles = roles_of(q) if want == "person" else ()
     year_m = _YEAR.search(q)
     both = bool(re.search(r"人大|人民代表大会|人大代表|人代会", q)) and "政协" in q
     compare = bool(_COMPARE.search(q))
     return Intent(text=q, places=places, body=body_of(q), bodies=("人大", "政协") if both else (),
                   year=int(year_m.group(1)) if year_m else 0, kind="comparison" if compare else want, want=want,
-                  unit=unit, roles=roles, reporter=want == "person" and bool(_REPORTER.search(q)),
+                  unit=unit, units=units, head=head_noun(q, want), roles=roles, reporter=want == "person" and bool(_REPORTER.search(q)),
                   topic=topic_tokens(q, places, unit))
 
 

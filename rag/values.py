@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vectorstore.places import places_in
+from vectorstore.places import is_place, places_in, posseg, word_frequency
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _is_chinese_number(s: str) -> bool:
     import cn2an
 
     try:
-        cn2an.cn2an(s.rstrip("多余"), "smart")
+        cn2an.cn2an(s.replace("多", "").replace("余", ""), "smart")  # "一千多万" reads as 一千万
     except (ValueError, KeyError, IndexError):
         return False
     return True
@@ -68,7 +68,9 @@ def _is_chinese_number(s: str) -> bool:
 def _ordinal_or_name(text: str, start: int, end: int) -> bool:
     """"第三", "十六届", "五次会议", "1号线", "2025年" are not counts."""
     before, after = text[max(0, start - 1):start], text[end:end + 3]
-    return before == "第" or after.startswith(("届", "号", "年", "月", "日", "次会议", "次全体", "路", "期间")) or \
+    # "2025年", "二〇二〇年", "90年代" name a year; "连续4年", "三年" count years.
+    year = after.startswith("年") and (len(text[start:end]) == 4 or "〇" in text[start:end] or after.startswith("年代"))
+    return before == "第" or year or after.startswith(("届", "号", "月", "日", "次会议", "次全体", "路", "期间")) or \
         bool(re.match(r"[\d.]", after[:1])) or text[end - 1:end + 1] == "届"
 
 
@@ -90,6 +92,14 @@ def figures(text: str) -> list[Value]:
         u = _UNIT.match(text, e)
         out.append(Value("number", s, e, raw, u.group(0) if u else ""))
     return out
+
+
+_ORDINAL = re.compile(rf"第(?:\d+|[{_CN_DIGITS}]+)([\u4e00-\u9fff]?)")
+
+
+def ordinals(text: str) -> list[Value]:
+    """"第十六届", "第6次", "第三名": the rank, with the measure word after it as the unit."""
+    return [Value("ordinal", m.start(), m.end(), m.group(0), m.group(1)) for m in _ORDINAL.finditer(text)]
 
 
 def money(text: str) -> list[Value]:
@@ -149,8 +159,48 @@ def places(text: str) -> list[Value]:
     return out
 
 
+# jieba tags that can be part of a name before its head noun ("庆泰/路/小学", "第一/人民/医院", "郑州/队").
+_NAME_PART_TAGS = ("n", "ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "m", "a", "b", "f", "s", "eng", "x")
+_PROPER_TAGS = ("ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "eng", "m")
+
+
+_RARE_NOUN_FREQ = 50  # a noun this rare in jieba's dictionary opens a name ("春园"); "督导" (104) does not
+
+
+def _is_proper(word: str, tag: str) -> bool:
+    return tag in _PROPER_TAGS or (tag.startswith("n") and word_frequency(word) < _RARE_NOUN_FREQ)
+
+
+def things(text: str, head: str) -> list[Value]:
+    """Names of things of the asked kind: "哪所学校" -> "庆泰路小学", "哪家医院" -> "第一人民医院", "哪支球队" ->
+    "洛阳队". A word ending in the head noun (or in one of its characters) with the proper words before it."""
+    if not head:
+        return []
+    words = [(w, tag) for w, tag in posseg().cut(text)]
+    starts, pos = [], 0
+    for w, _ in words:
+        starts.append(pos)
+        pos += len(w)
+    out = []
+    for i, (w, tag) in enumerate(words):
+        kind = w.endswith(head) or (len(w) >= 2 or w == head[-1]) and w[-1] in head and tag.startswith(("n", "j"))
+        if not kind or is_place(w, tag):
+            continue  # "小学" is a kind of 学校, "洛阳队" of 球队; "樊城区" is no 小区, "开学" no 学校
+        j = i
+        while j > 0 and words[j - 1][1].startswith(_NAME_PART_TAGS) and re.fullmatch(r"[\u4e00-\u9fff\w·]+", words[j - 1][0]) \
+                and starts[i] + len(w) - starts[j - 1] <= 16:
+            j -= 1
+        while j < i and not _is_proper(*words[j]):
+            j += 1  # a name opens with a proper word ("市/第一/人民/医院" -> 第一人民医院)
+        if j == i and (w == head or not (tag in ("nt", "nz", "nr", "nrt", "ns") or word_frequency(w) == 0)):
+            continue  # a common word alone is the kind ("小学", "开学"), no name; "哈尔滨工业大学" (nt) is one
+        out.append(Value("name", starts[j], starts[i] + len(w), text[starts[j]: starts[i] + len(w)]))
+    return out
+
+
 EXTRACTORS: dict[str, Callable[[str], list[Value]]] = {
     "number": figures,
+    "ordinal": ordinals,
     "money": money,
     "percent": percents,
     "date": dates,
@@ -159,5 +209,5 @@ EXTRACTORS: dict[str, Callable[[str], list[Value]]] = {
     "name": titled,
     "list": lists,
     "place": places,
-    # "person" needs the question's role words: rag.people.names_in
+    # "person" needs the question's role words (rag.people.names_in), "entity" the asked kind (things)
 }

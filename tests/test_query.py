@@ -2,8 +2,10 @@
 
 import pytest
 
-from rag.extract import asked_object, clauses, coverage, sentences, unmatched_words, window_for
-from rag.query import Intent, asked_unit, resolve, roles_of, understand, wanted
+from rag.extract import Span, asked_object, clauses, counted_as_asked, coverage, sentences, unmatched_words, window_for
+from rag.query import Intent, asked_unit, asked_units, head_noun, resolve, roles_of, understand, wanted
+from rag.values import figures
+from vectorstore.types import Chunk
 
 
 @pytest.mark.parametrize(
@@ -26,6 +28,11 @@ from rag.query import Intent, asked_unit, resolve, roles_of, understand, wanted
         ("最大降雨出现在哪里?", (), "", "place", "place", ""),
         ("平山县教育局局长叫什么?", ("平山县",), "", "person", "person", ""),
         ("东院区建成了哪些中心?", (), "", "list", "list", ""),
+        ("她在第几届全运会上夺冠?", (), "", "ordinal", "ordinal", "届"),
+        ("新建的学校中报道点名的是哪所学校?", (), "", "entity", "entity", ""),
+        ("委员们参加的研修班叫什么名字?", (), "", "name", "name", ""),
+        ("获奖者叫什么名字?", (), "", "person", "person", ""),
+        ("青山县今年开展了多少次(项)执法检查?", ("青山县",), "", "number", "number", "次"),
     ],
 )
 def test_understand(question, places, body, kind, want, unit):
@@ -140,6 +147,46 @@ def test_a_figure_of_something_the_index_never_mentions_is_flagged():
     intent = understand("天河区前三季度进出口总额是多少?")
     assert unmatched_words(intent, frozenset({"进出口", "进出"})) == ["进出口"]
     assert unmatched_words(understand("天河区前三季度GDP同比增长了多少?"), frozenset({"GDP"})) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "units"),
+    [("开展了多少次(项)执法检查?", ("次", "项")), ("开展了多少次执法检查?", ("次",)), ("转移了多少群众?", ())],
+)
+def test_alternative_measure_words(question, units):
+    assert asked_units(question) == units
+
+
+@pytest.mark.parametrize(
+    ("question", "want", "head"),
+    [("点名的是哪所学校?", "entity", "学校"), ("哪家医院接收了伤员?", "entity", "医院"), ("哪支球队夺冠?", "entity", "球队"),
+     ("委员们参加的研修班叫什么名字?", "name", "研修班"), ("那个文件的名称是什么?", "name", "文件")],
+)
+def test_head_noun_of_a_name_question(question, want, head):
+    assert head_noun(question, want) == head
+
+
+def _span(sentence: str, value_text: str) -> Span:
+    value = next(v for v in figures(sentence) if v.text == value_text)
+    return Span(Chunk(id="c", text=sentence, source="s.txt", path="s.txt", paragraph=1, start=0, end=len(sentence)), 1, sentence, sentence, 1.0, 0.5, 0.5, 1.0,
+                value)
+
+
+def test_an_unseen_head_noun_counted_by_the_asked_measure_word_is_a_paraphrase():
+    # "名额" appears nowhere, but the sentence counts its thing in the 个 the question asks for.
+    intent = understand("西工区新建学校带来了多少个新的入学名额?")
+    assert unmatched_words(intent, frozenset({"名额"})) == ["名额"]
+    assert counted_as_asked(intent, _span("新增优质学位1.04万个。", "1.04万"), ["名额"])
+    # a colloquial suffix: 村子 is 村
+    village = understand("西工区的代表帮扶了几个村子?")
+    assert counted_as_asked(village, _span("代表为14个村提供支持。", "14"), ["村子"])
+
+
+def test_an_unseen_modifier_or_a_question_without_a_measure_word_stays_refused():
+    trade = understand("青山县前三季度进出口总额是多少?")
+    assert not counted_as_asked(trade, _span("前三季度社会消费品零售总额1602.8亿元。", "1602.8亿"), ["进出口"])
+    firms = understand("青山县有多少家外资企业?")
+    assert not counted_as_asked(firms, _span("全县内资企业120家。", "120"), ["外资"])
 
 
 def test_intent_is_frozen():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rag.people import names_in
-from rag.values import EXTRACTORS, figures
+from rag.people import names_in, role_in
+from rag.values import EXTRACTORS, figures, things
 from vectorstore.places import main_place, places_in
 
 
@@ -22,6 +22,9 @@ def texts(kind: str, sentence: str) -> list[str]:
         ("2020年,在区委的坚强领导下", []),  # a year is no count
         ("于21日18时启动防汛Ⅲ级应急响应", []),  # a date and time are no counts
         ("一体化惠民服务", []),
+        ("常委会在连续4年听取报告的基础上", [("4", "年")]),  # a count of years, not a year
+        ("辖区代表累计捐款捐物一千多万元", [("一千多万", "元")]),
+        ("二〇二〇年工作回顾", []),
     ],
 )
 def test_figures_with_their_units(sentence, expected):
@@ -46,6 +49,7 @@ def test_figures_with_their_units(sentence, expected):
         ("name", "出台了《关于实施民生实项目区人大代表票决制工作的决定》", ["《关于实施民生实项目区人大代表票决制工作的决定》"]),
         ("name", "调研报告荣获优秀调研成果评选二等奖", ["二等奖"]),
         ("place", "最大降雨出现在辉县市薄壁镇", ["辉县市", "薄壁镇"]),
+        ("ordinal", "在青山县第十六届人民代表大会第六次会议上", ["第十六届", "第六次"]),
     ],
 )
 def test_extractors(kind, sentence, expected):
@@ -92,3 +96,23 @@ def test_main_place_prefers_the_title_then_the_most_named():
     assert main_place("广州市天河区统计局发布。天河区实现…天河区", "") == "天河区"
     assert main_place("新乡市遭遇强降雨,辉县市…", "") == "新乡市"
     assert main_place("正文里只有市", "临洮县人大常委会召开会议") == "临洮县"
+
+
+@pytest.mark.parametrize(
+    ("sentence", "head", "names"),
+    [
+        ("督导中小学、幼儿园新建项目,青石路小学等9所中小学投入使用", "学校", ["青石路小学"]),
+        ("11月8日,市第一人民医院东院区正式启用", "医院", ["第一人民医院"]),
+        ("郑州队以3比1战胜了洛阳队", "球队", ["郑州队", "洛阳队"]),
+        ("襄阳市樊城区春园路小区发生火灾", "小区", ["襄阳市樊城区春园路小区"]),
+        ("全县中小学正常开学", "学校", []),  # the bare kind is no name
+    ],
+)
+def test_names_of_the_asked_kind(sentence, head, names):
+    assert [v.text for v in things(sentence, head)] == names
+
+
+def test_a_deputy_is_not_the_role_asked():
+    assert not role_in("市政协副主席王某作报告", "主席")
+    assert role_in("市政协副主席王某、主席李某出席", "主席")
+    assert names_in("市政协副主席吴立新作报告", ("主席",)) == []
