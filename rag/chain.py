@@ -12,12 +12,14 @@ from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
-from rag.query import Intent, resolve, understand
+from rag.query import Intent, resolve, side_questions, understand
 from rag.retrieval import IndexRetriever, to_chunk
 from rag.types import Answer, Citation
+from vectorstore.places import stem
 from vectorstore.store import Index
 
 RETRIEVE_K = 8
+_BODY_WRITTEN = {"人大": ("人大", "人民代表大会", "人代会"), "政协": ("政协",)}
 
 
 @dataclass
@@ -170,11 +172,15 @@ class Chain:
                 return Retrieved(intent.text, intent, refusal=f"语料中没有关于{place}{intent.body}的报道,无法回答这个问题。")
         # (label, filter, intent) per side: districts compared, or 人大 against 政协 in one place.
         if len(intent.districts) > 1 and intent.kind == "comparison":
-            # One side per place, each with only its own place ("越秀区和东山县…分别").
-            sides = [(d, {"district": d}, replace(intent, places=(d,), districts=(d,))) for d in intent.districts]
+            # One side per place, each with only its own place and words ("越秀区政协…和东山县人大…各有多少").
+            texts = side_questions(intent.text, [d if d in intent.text else stem(d) for d in intent.districts])
+            sides = [(d, {"district": d}, self._side(intent, text, places=(d,), districts=(d,)))
+                     for d, text in zip(intent.districts, texts or [""] * len(intent.districts), strict=True)]
         elif intent.kind == "comparison" and len(intent.bodies) == 2:
-            sides = [(b, {"district": place, "body": b} if place else {"body": b}, replace(intent, body=b))
-                     for b in intent.bodies]
+            written = [next((w for w in _BODY_WRITTEN[b] if w in intent.text), b) for b in intent.bodies]
+            texts = side_questions(intent.text, written) or [""] * 2
+            sides = [(b, {"district": place, "body": b} if place else {"body": b}, self._side(intent, text, body=b))
+                     for b, text in zip(intent.bodies, texts, strict=True)]
         else:
             sides = [("", {"district": place} if place else None, intent)]
         if body_filter:  # the user's filter (UI), not the question's wording: a hard filter
@@ -186,6 +192,17 @@ class Chain:
             docs = retriever.invoke(dense_query(side_intent, where.get("district", "") if where else ""))
             out.sides.append((label, docs, side_intent))
         return out
+
+    def _side(self, intent: Intent, text: str, **fixed) -> Intent:
+        """One side of a comparison: its own question's words, the whole question's answer type and context."""
+        if not text:
+            return replace(intent, **fixed)
+        own = understand(text, self.index.place_names())
+        return replace(intent, **{
+            "topic": own.topic or intent.topic, "body": own.body, "year": own.year or intent.year,
+            "want": own.want if own.want != "fact" else intent.want, "unit": own.unit or intent.unit,
+            "units": own.units or intent.units, "head": own.head or intent.head, "roles": own.roles or intent.roles,
+            **fixed})
 
     def _answer_intent(self, intent: Intent, k: int, mode: str) -> Answer:
         return self.answerer.answer(self._retrieve_intent(self.locate(intent), k, mode))

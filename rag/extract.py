@@ -34,6 +34,9 @@ W_BODY_OTHER = 0.25
 W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
 W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
 W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
+# --- weights of the value picked inside a sentence (on top of how well its type fits) ------------------------------
+W_OWN_CLAUSE = 0.5  # share of the question's word weight in the value's own clause
+W_NEAR = 0.25  # the question's words near the value, nearer ones more
 UNSEEN_WEIGHT = 3.0  # idf of a word no paragraph holds, before the index says otherwise
 # --- refusal thresholds (share of the question's word weight) ----------------------------------------------------
 MIN_SUPPORT = 0.45  # an answer needs this much of the question in its sentence (or 0.85 x this in its paragraph)
@@ -153,13 +156,15 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
     if want == "number":
         out = []
         for v in figures(text):
+            # Papers write counts in digits; a lone 一/两 is mostly a word ("一个中心站+两个分站"), "一千多万" a count.
+            written = 1.0 if v.text[0].isdigit() or len(v.text.rstrip("多余")) > 1 else 0.5
             if intent.unit:
                 if unit_fits(intent.unit, v.unit, intent.units):
                     # "个" asked: "1.04万个" over "14所"
                     exact = 1.0 if v.unit.startswith(intent.units or (intent.unit,)) else 0.7
-                    out.append((v, exact * (1.0 if v.text[0].isdigit() else 0.8)))
+                    out.append((v, exact * written))
             elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
-                out.append((v, 1.0 if v.text[0].isdigit() else 0.6))
+                out.append((v, written))
         return out
     if want == "money":
         return [(v, 1.0) for v in EXTRACTORS[want](text)]
@@ -206,7 +211,19 @@ def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], 
         # weight of the question's words near the value, more for nearer ones (a clause is ~15 characters)
         return sum(w / (1 + abs(at - v.start) / 15) for at, w in spots)
 
-    best = max(found, key=lambda vf: (vf[1] + 0.5 * closeness(vf[0]) / max(1.0, sum(w for _, w in spots)),
+    total = max(1.0, sum(w for _, w in spots))
+    bounds, pos = [], 0
+    for part in clauses(sentence):
+        bounds.append((pos, pos + len(part)))
+        pos += len(part)
+
+    def own_clause(v: Value) -> float:
+        # "被采纳转送有关部门17篇" over "收集各类社情民意信息78篇" for 被采纳转送有关部门多少篇: the value's
+        # own clause states what it counts
+        a, b = next(((a, b) for a, b in bounds if a <= v.start < b), (0, len(sentence)))
+        return coverage(tokens, sentence[a:b], idf)
+
+    best = max(found, key=lambda vf: (vf[1] + W_OWN_CLAUSE * own_clause(vf[0]) + W_NEAR * closeness(vf[0]) / total,
                                       -vf[0].start))
     return best
 

@@ -7,7 +7,7 @@ index holds is the chain's business (rag.chain.Chain.locate).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from rag.people import ROLE_ENDINGS
@@ -209,11 +209,44 @@ def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
     roles = roles_of(q) if want == "person" else ()
     year_m = _YEAR.search(q)
     both = bool(re.search(r"人大|人民代表大会|人大代表|人代会", q)) and "政协" in q
-    compare = bool(_COMPARE.search(q))
+    # "…多少条?…多少篇?": several questions in one message are answered side by side
+    compare = bool(_COMPARE.search(q)) or len(re.findall(r"[?？]\s*(?=\S)", q)) >= 1 and len(places) >= 2
     return Intent(text=q, places=places, body=body_of(q), bodies=("人大", "政协") if both else (),
                   year=int(year_m.group(1)) if year_m else 0, kind="comparison" if compare else want, want=want,
                   unit=unit, units=units, head=head_noun(q, want), roles=roles, reporter=want == "person" and bool(_REPORTER.search(q)),
                   topic=topic_tokens(q, places, unit))
+
+
+_ASKING = re.compile(r"多少|几|哪|什么|谁|何|吗|呢")
+_SIDE_JOINERS = "和与及跟同、,，;；的 "
+
+
+def side_questions(question: str, anchors: Sequence[str]) -> list[str]:
+    """One question per side of a comparison, each with only its own anchor (a place or a body) and its own words:
+    "甲区政协组织的视察和乙区人大组织的代表视察各有多少次?" -> ["甲区政协组织的视察各有多少次?",
+    "乙区人大组织的代表视察各有多少次?"]. Each side starts at the last mention of its anchor; a side without a
+    question word of its own borrows the last side's; a side that is only its anchor ("甲区和乙区…") shares all the
+    last side's words. [] when fewer than two anchors are found."""
+    spots = sorted((question.rfind(a), a) for a in anchors if a and question.rfind(a) >= 0)
+    if len(spots) < 2:
+        return []
+    prefix = question[: spots[0][0]]
+    segments = [question[at: spots[i + 1][0] if i + 1 < len(spots) else len(question)] for i, (at, _) in enumerate(spots)]
+    last_anchor, last = spots[-1][1], segments[-1]
+    asking = _COMPARE.search(last) or _ASKING.search(last)
+    tail = last[asking.start():] if asking else ""
+    out = []
+    for (_, anchor), seg in zip(spots, segments, strict=True):
+        own = seg[len(anchor):].strip(_SIDE_JOINERS)
+        if seg is last:
+            out.append(prefix + seg)
+        elif not own:
+            out.append(prefix + anchor + last[len(last_anchor):])
+        elif _ASKING.search(own):
+            out.append(prefix + anchor + seg[len(anchor):].rstrip(_SIDE_JOINERS))
+        else:
+            out.append(prefix + anchor + seg[len(anchor):].rstrip(_SIDE_JOINERS) + tail)
+    return out
 
 
 def is_followup(intent: Intent) -> bool:

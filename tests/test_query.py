@@ -3,7 +3,7 @@
 import pytest
 
 from rag.extract import Span, asked_object, clauses, counted_as_asked, coverage, sentences, unmatched_words, window_for
-from rag.query import Intent, asked_unit, asked_units, head_noun, resolve, roles_of, understand, wanted
+from rag.query import Intent, asked_unit, asked_units, head_noun, resolve, roles_of, side_questions, understand, wanted
 from rag.values import figures
 from vectorstore.types import Chunk
 
@@ -187,6 +187,29 @@ def test_an_unseen_modifier_or_a_question_without_a_measure_word_stays_refused()
     assert not counted_as_asked(trade, _span("前三季度社会消费品零售总额1602.8亿元。", "1602.8亿"), ["进出口"])
     firms = understand("青山县有多少家外资企业?")
     assert not counted_as_asked(firms, _span("全县内资企业120家。", "120"), ["外资"])
+
+
+@pytest.mark.parametrize(
+    ("question", "anchors", "sides"),
+    [
+        ("西工区政协组织的视察和越秀区人大组织的代表视察各有多少次?", ("西工区", "越秀区"),
+         ["西工区政协组织的视察各有多少次?", "越秀区人大组织的代表视察各有多少次?"]),
+        ("2020年西工区和越秀区的人大常委会分别召开了几次会议?", ("西工区", "越秀区"),
+         ["2020年西工区的人大常委会分别召开了几次会议?", "2020年越秀区的人大常委会分别召开了几次会议?"]),
+        ("西工区政协的信息被采纳多少条?越秀区政协的信息被转送多少篇?", ("西工区", "越秀区"),
+         ["西工区政协的信息被采纳多少条?", "越秀区政协的信息被转送多少篇?"]),
+        ("西工区的人大代表和政协委员各捐助了多少款物?", ("人大", "政协"),
+         ["西工区的人大代表各捐助了多少款物?", "西工区的政协委员各捐助了多少款物?"]),
+        ("西工区新增多少学位?", ("西工区", "越秀区"), []),
+    ],
+)
+def test_a_comparison_splits_into_one_question_per_side(question, anchors, sides):
+    assert side_questions(question, anchors) == sides
+
+
+def test_several_questions_in_one_message_compare_their_places():
+    intent = understand("西工区的信息被采纳多少条?越秀区的信息被转送多少篇?")
+    assert intent.kind == "comparison" and intent.places == ("西工区", "越秀区")
 
 
 def test_intent_is_frozen():
