@@ -181,7 +181,10 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
         return exact or [(v, 0.4) for v in figures(text) if not intent.unit or unit_fits(intent.unit, v.unit)]
     if want in ("date", "time"):
         other = "time" if want == "date" else "date"
-        return [(v, 1.0) for v in EXTRACTORS[want](text)] + [(v, 0.7) for v in EXTRACTORS[other](text)]
+        found = [(v, 1.0) for v in EXTRACTORS[want](text)] + [(v, 0.7) for v in EXTRACTORS[other](text)]
+        # "哪一天" is answered by a day ("2月2日"), not by a year or a month alone ("2020年"); "哪一年" by a year
+        grain = next((g for g, asked in _DATE_GRAIN if re.search(asked, intent.text)), "")
+        return [(v, f if not grain or re.search(grain, v.text) else f * 0.5) for v, f in found]
     if want == "place":
         found = [(v, 1.0) for v in EXTRACTORS["place"](text)]
         if not found and chunk is not None and chunk.district and re.search(r"哪个(?:区|县|市|省|镇|乡)", intent.text):
@@ -190,6 +193,9 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
     if want in EXTRACTORS:
         return [(v, 1.0) for v in EXTRACTORS[want](text)]
     return []
+
+
+_DATE_GRAIN = (("[日号]", r"哪一?天|哪日|几月几[日号]|几号|什么日子"), ("月", r"哪个月|几月"), ("年", r"哪一?年"))
 
 
 def _anchor_spots(tokens: Sequence[str], text: str, idf: dict[str, float]) -> list[tuple[int, float]]:

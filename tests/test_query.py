@@ -212,6 +212,13 @@ def test_several_questions_in_one_message_compare_their_places():
     assert intent.kind == "comparison" and intent.places == ("西工区", "越秀区")
 
 
+def test_a_day_question_prefers_a_day_to_a_year():
+    from rag.extract import values
+
+    found = dict((v.text, fit) for v, fit in values(understand("会议在哪一天开幕?"), "2020年工作回顾,2月3日会议开幕"))
+    assert found["2月3日"] > found["2020年"]
+
+
 def test_intent_is_frozen():
     with pytest.raises(AttributeError):
         Intent(text="x").body = "人大"  # type: ignore[misc]
