@@ -67,7 +67,8 @@ class ExtractiveAnswerer:
         if not chunks:
             return None
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
-        spans = candidates(intent, chunks, idf, absent)
+        articles = {c.source: self.index.article_text(c.source) for c in chunks}
+        spans = candidates(intent, chunks, idf, absent, articles)
         return spans[0] if spans else None
 
     def answer(self, r: Retrieved) -> Answer:

@@ -9,7 +9,7 @@ evals/wide.jsonl (written before this code, never tuned on): see the README's fi
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.people import names_in, role_in
@@ -271,14 +271,21 @@ def place_fits(intent: Intent, chunk: Chunk) -> bool:
 
 
 def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
-               absent: frozenset[str] = frozenset()) -> list[Span]:
+               absent: frozenset[str] = frozenset(), articles: Mapping[str, str] | None = None) -> list[Span]:
     """Every sentence of the retrieved chunks as a scored answer candidate, best first.
 
     `absent`: question words found nowhere in the index; they cannot tell passages apart.
+    `articles`: each chunk's whole article by source; the question's subject may be named only in another paragraph
+    ("长春理工学院…获授权发明专利多少项" answered by "获授权发明专利47项" of the article about it).
     """
     tokens = [*intent.topic, *([intent.person] if intent.person else [])]
     context = [*intent.context]
-    specific = sorted((t for t in intent.topic if len(t) > 1 and t not in absent), key=lambda t: -_weight(t, idf))[:2]
+    # the two rarest words: whole words and the ones they begin or end with ("捐款" of 捐款捐物), not a part jieba's
+    # search mode finds across a word's inside ("庭审" of 开庭审理)
+    words = [t for t in intent.topic if len(t) > 1 and t not in absent
+             and not any(t != o and t in o and not (o.startswith(t) or o.endswith(t)) for o in intent.topic)]
+    specific = sorted(words, key=lambda t: -_weight(t, idf))[:2]
+    articles = articles or {}
     spans = []
     for rank, chunk in enumerate(chunks, 1):
         full = " ".join((chunk.section, chunk.title, chunk.text))
@@ -300,7 +307,8 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
                 score -= W_YEAR_OTHER
             if not place_ok:
                 score -= W_PLACE_OTHER
-            anchored = not specific or any(t in sent or t in full for t in specific)
+            anchored = not specific or any(t in sent or t in full or t in articles.get(chunk.source, "")
+                                           for t in specific)
             spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, value, anchored,
                               place_ok))
     spans.sort(key=lambda s: -s.score)

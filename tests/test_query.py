@@ -219,6 +219,20 @@ def test_a_day_question_prefers_a_day_to_a_year():
     assert found["2月3日"] > found["2020年"]
 
 
+def test_the_subject_may_be_named_in_another_paragraph_of_the_same_article():
+    from rag.extract import answerable, candidates
+
+    text = "十年来,团队获授权发明专利47项。"
+    chunk = Chunk(id="c", text=text, source="a.txt", path="a.txt", paragraph=3, start=0, end=len(text))
+    intent = understand("青岩理工学院薄膜实验室获授权发明专利多少项?")
+    idf = {"青岩": 4.0, "理工学院": 4.0, "薄膜": 4.0, "实验室": 3.0}
+    alone = candidates(intent, [chunk], idf)[0]
+    assert not alone.anchored and not answerable(intent, alone)
+    article = {"a.txt": "青岩理工学院薄膜实验室\n这里是青岩理工学院的薄膜实验室。\n" + text}
+    within = candidates(intent, [chunk], idf, articles=article)[0]
+    assert within.anchored and within.value is not None and within.value.text == "47"
+
+
 def test_intent_is_frozen():
     with pytest.raises(AttributeError):
         Intent(text="x").body = "人大"  # type: ignore[misc]

@@ -126,6 +126,7 @@ class Index:
         # district -> bodies reported there, and every place named; asked on every question, so derived once per change.
         self._places: dict[str, set[str]] = {}
         self._named: set[str] = set()
+        self._articles: dict[str, str] = {}
         for c in chunks.values():
             if c.district:
                 self._places.setdefault(c.district, set()).update({c.body} if c.body else set())
@@ -135,6 +136,16 @@ class Index:
     def document_frequency(self, text: str) -> int:
         """How many chunks hold the text (in their paragraph or title)."""
         return sum(1 for c in self._load().values() if text in c.text or text in c.title)
+
+    def article_text(self, source: str) -> str:
+        """The title and every paragraph of one article, in order (built on first ask, once per change)."""
+        chunks = self.chunks  # loads, and resets the articles on a change
+        if not self._articles:  # one pass builds every article
+            grouped: dict[str, list[str]] = {}
+            for c in chunks:
+                grouped.setdefault(c.source, [c.title] if c.title else []).append(c.text)
+            self._articles = {src: "\n".join(texts) for src, texts in grouped.items()}
+        return self._articles.get(source, "")
 
     def place_names(self) -> frozenset[str]:
         """Every place the index's chunks are about or name."""
