@@ -172,11 +172,14 @@ class Chain:
             if bodies and intent.body not in bodies:
                 return Retrieved(intent.text, intent, refusal=f"语料中没有关于{place}{intent.body}的报道,无法回答这个问题。")
         # (label, filter, intent) per side: districts compared, or 人大 against 政协 in one place.
-        if len(intent.districts) > 1 and intent.kind == "comparison":
-            # One side per place, each with only its own place and words ("越秀区政协…和东山县人大…各有多少").
-            texts = side_questions(intent.text, [d if d in intent.text else stem(d) for d in intent.districts])
-            sides = [(d, {"district": d}, self._side(intent, text, places=(d,), districts=(d,)))
-                     for d, text in zip(intent.districts, texts or [""] * len(intent.districts), strict=True)]
+        compared = intent.districts if len(intent.districts) > 1 else intent.places
+        if len(compared) > 1 and intent.kind == "comparison":
+            # One side per place, each with only its own place and words ("越秀区政协…和东山县人大…各有多少"); a place
+            # the index has articles about filters, one it only names ranks ("沾益区和马龙区…分别").
+            texts = side_questions(intent.text, [p if p in intent.text else stem(p) for p in compared])
+            sides = [(p, {"district": p} if p in intent.districts else None,
+                      self._side(intent, text, places=(p,), districts=(p,) if p in intent.districts else ()))
+                     for p, text in zip(compared, texts or [""] * len(compared), strict=True)]
         elif intent.kind == "comparison" and len(intent.bodies) == 2:
             written = [next((w for w in _BODY_WRITTEN[b] if w in intent.text), b) for b in intent.bodies]
             texts = side_questions(intent.text, written) or [""] * 2
