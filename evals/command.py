@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
 from evals.runner import DEFAULT_TOLERANCE, LATENCY_METRICS, METRICS, MODES
+from rag.errors import RagError
 
 EVALS_DIR = Path(__file__).resolve().parent
 DEFAULT_SET = EVALS_DIR / "questions.jsonl"
@@ -49,6 +52,9 @@ def _write_json(obj: Any, path: Path) -> None:
 @click.command("eval")
 @click.option("--set", "set_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_SET,
               show_default="evals/questions.jsonl", help="Eval set (JSON Lines), e.g. evals/dev.jsonl.")
+@click.option("--corpus", "corpus", type=click.Path(path_type=Path, file_okay=False),
+              help="Answer from this folder's articles beside the bundled corpus, in a temporary store "
+                   "(RAG_HOME is left alone), e.g. evals/news.")
 @click.option("--json", "json_out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
               help="Write the metrics as JSON to this file ('-' for stdout), e.g. evals/last_run.json.")
 @click.option("--report", "report_out", type=click.Path(path_type=Path, dir_okay=False),
@@ -64,23 +70,52 @@ def _write_json(obj: Any, path: Path) -> None:
 @click.option("--compare", is_flag=True, help="Also run dense-only and BM25-only retrieval over the same set.")
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(MODES), help="Retrieval mode.")
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per answer.")
-def eval_command(set_path: Path, json_out: Path | None, report_out: Path | None, baseline: Path | None,
-                 write_baseline: Path | None, tolerance: float, latency_tolerance: float | None, compare: bool,
-                 mode: str, k: int) -> None:
+def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, report_out: Path | None,
+                 baseline: Path | None, write_baseline: Path | None, tolerance: float,
+                 latency_tolerance: float | None, compare: bool, mode: str, k: int) -> None:
     """Run an eval set through the pipeline and print its metrics, overall and per question type."""
-    from evals.report import write_report
-    from evals.runner import baseline_json, evaluate, gate, load_set, read_baseline
-    from rag.pipeline import Pipeline
+    from evals.runner import load_set, read_baseline
     from rag.settings import Settings
 
     items = load_set(set_path)  # a bad set fails before the model loads
     base = read_baseline(baseline) if baseline else None
-    pipeline = Pipeline.from_settings(Settings.from_env())
-    pipeline.ensure_ingested()
-    run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
+    settings = Settings.from_env()
+    if corpus is None:
+        _run(settings, None, set_path, items, json_out, report_out, base, baseline, write_baseline, tolerance,
+             latency_tolerance, compare, mode, k)
+        return
+    if not corpus.is_dir():
+        raise RagError(f"--corpus {corpus}: no such folder; give a folder of .txt/.md articles, e.g. evals/news")
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        # a fresh embedded store: the set's articles never mix with the user's index
+        _run(replace(settings, home=Path(tmp), chroma_url=None), corpus, set_path, items, json_out, report_out, base,
+             baseline, write_baseline, tolerance, latency_tolerance, compare, mode, k)
 
-    # with --json - the JSON owns stdout; the table goes to stderr
-    to_err = json_out is not None and str(json_out) == "-"
+
+def _run(settings, corpus: Path | None, set_path: Path, items, json_out: Path | None, report_out: Path | None,
+         base: dict | None, baseline: Path | None, write_baseline: Path | None, tolerance: float,
+         latency_tolerance: float | None, compare: bool, mode: str, k: int) -> None:
+    from evals.report import write_report
+    from evals.runner import baseline_json, evaluate, gate
+    from rag.pipeline import Pipeline
+    from rag.settings import BUNDLED_CORPUS
+    from vectorstore.reading import discover
+
+    pipeline = Pipeline.from_settings(settings)
+    to_err = json_out is not None and str(json_out) == "-"  # with --json - the JSON owns stdout
+    if corpus is not None:
+        own, _ = discover([corpus])
+        if not own:
+            raise RagError(f"--corpus {corpus}: no .txt or .md article there; give a folder of articles")
+        report = pipeline.ingest([BUNDLED_CORPUS, corpus])
+        click.echo(f"corpus: the bundled articles and {len(own)} from {corpus} in a temporary store "
+                   f"({report.chunks} paragraphs, {len(report.skipped)} files skipped)", err=True)
+    else:
+        pipeline.ensure_ingested()
+    run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
+    if corpus is not None:
+        run["corpus"] = str(corpus)
+
     click.echo(f"{run['set']}: {run['n']} questions, mode {run['mode']}, {len(run['failures'])} failed", err=to_err)
     click.echo(metrics_table({"overall": run["overall"], **run["by_type"]}, {"overall": run["n"], **run["n_by_type"]}),
                err=to_err)

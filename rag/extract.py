@@ -34,6 +34,7 @@ W_BODY_OTHER = 0.25
 W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
 W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
 W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
+TITLE_WORD_SHARE = 0.3  # a question word the article's title holds, in an answer window (set by reading answers)
 # --- weights of the value picked inside a sentence (on top of how well its type fits) ------------------------------
 W_OWN_CLAUSE = 0.5  # share of the question's word weight in the value's own clause
 W_NEAR = 0.25  # the question's words near the value, nearer ones more
@@ -234,9 +235,13 @@ def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], 
     return best
 
 
-def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Sequence[str], idf: dict[str, float]) -> str:
-    """The shortest run of clauses (at most three) that holds the value and the most question words."""
+def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Sequence[str], idf: dict[str, float],
+               title: str = "") -> str:
+    """The shortest run of clauses (at most three) that holds the value and the most question words; words the
+    article's title already names (its subject: "运动会") weigh less, they need not be repeated in the answer."""
     parts = clauses(sentence)
+    share = 0.0 if intent.want == "list" else TITLE_WORD_SHARE  # a list answers by itself: "设田径、游泳、跳绳3个大项"
+    idf = {t: _weight(t, idf) * (share if title and t in title else 1.0) for t in tokens}
     if len(sentence) <= 40 or len(parts) == 1:
         return sentence
     bounds, pos = [], 0
@@ -258,8 +263,14 @@ def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Seque
     return best
 
 
+# A dateline opening a story's first sentence: "本报讯(记者 … 通讯员 …)", "本报南阳讯", "新华社北京3月5日电".
+_DATELINE = re.compile(r"^\s*(?:本报讯|本报[\u4e00-\u9fff]{1,6}讯|[\u4e00-\u9fff]{2,6}社[\u4e00-\u9fff\d]{0,12}电)\s*"
+                       r"(?:[(（][^)）]{0,40}[)）])?\s*")
+
+
 def _strip_end(text: str) -> str:
-    return re.sub(r"[,，;；:：、。 ]+$", "", text)
+    """The answer without the trailing punctuation, and without a dateline (the quote keeps both)."""
+    return re.sub(r"[,，;；:：、。 ]+$", "", _DATELINE.sub("", text)) or text
 
 
 def place_fits(intent: Intent, chunk: Chunk) -> bool:
@@ -298,7 +309,7 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
             cov = coverage(tokens, sent, idf)
             found = values(intent, sent, chunk)
             value, fit = pick_value(intent, sent, found, tokens, idf)
-            window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf)
+            window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf, chunk.title)
             typed = fit if intent.want != "fact" else 1.0
             score = (W_COVERAGE * cov + W_CHUNK * chunk_cov + W_CONTEXT * ctx_cov + W_TYPED * typed + W_RANK / rank)
             if intent.body and chunk.body:

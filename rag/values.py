@@ -160,10 +160,11 @@ def places(text: str) -> list[Value]:
 
 
 # jieba tags that can be part of a name before its head noun ("庆泰/路/小学", "第一/人民/医院", "郑州/队").
-_NAME_PART_TAGS = ("n", "ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "m", "a", "b", "f", "s", "eng", "x")
+_NAME_PART_TAGS = ("n", "ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "m", "a", "b", "f", "s", "eng", "x", "vn", "zg")
 _PROPER_TAGS = ("ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "eng", "m")
 
 
+_PLACE_SHORT = frozenset("省市县区镇乡")  # "县实验中学", "市第一人民医院": the place a name opens with
 _RARE_NOUN_FREQ = 50  # a noun this rare in jieba's dictionary opens a name ("春园"); "督导" (104) does not
 
 
@@ -190,8 +191,8 @@ def things(text: str, head: str) -> list[Value]:
         while j > 0 and words[j - 1][1].startswith(_NAME_PART_TAGS) and re.fullmatch(r"[\u4e00-\u9fff\w·]+", words[j - 1][0]) \
                 and starts[i] + len(w) - starts[j - 1] <= 16:
             j -= 1
-        while j < i and not _is_proper(*words[j]):
-            j += 1  # a name opens with a proper word ("市/第一/人民/医院" -> 第一人民医院)
+        while j < i and not _is_proper(*words[j]) and not (words[j][0] in _PLACE_SHORT and j + 1 < i):
+            j += 1  # a name opens with a proper word ("第一人民医院"), or a place word before more ("县/实验/中学")
         if j == i and (w == head or not (tag in ("nt", "nz", "nr", "nrt", "ns") or word_frequency(w) == 0)):
             continue  # a common word alone is the kind ("小学", "开学"), no name; "哈尔滨工业大学" (nt) is one
         out.append(Value("name", starts[j], starts[i] + len(w), text[starts[j]: starts[i] + len(w)]))

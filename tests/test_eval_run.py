@@ -94,3 +94,42 @@ def test_gate_fails_with_the_metric_named_and_baseline_written(env, tmp_path):
     assert "regressed answer_accuracy" in result.output and "regressed hit@5" not in result.output
     assert json.loads(result.stdout)["n"] == 2  # --json - prints the JSON alone on stdout
     assert set(read_baseline(written)["overall"]) == set(METRICS) - {"refusal_accuracy"}
+
+
+ARTICLE = """青禾县第十二届中小学生运动会闭幕
+
+本报讯(记者 林晓 通讯员 周岩)10月18日,青禾县第十二届中小学生运动会在县体育中心闭幕。本届运动会历时3天,共有来自全县42所学校的1860名运动员参赛,设田径、游泳、跳绳3个大项。
+
+经过激烈角逐,县实验中学以总分312分获得团体总分第一名,共有7人9次打破县纪录。
+"""
+
+
+def test_eval_with_its_own_corpus_answers_from_a_temporary_store(tmp_path):
+    corpus = tmp_path / "articles"
+    corpus.mkdir()
+    (corpus / "sports.txt").write_text(ARTICLE, encoding="utf-8")
+    small = tmp_path / "small.jsonl"
+    rows = [
+        {"id": "s1", "question": "青禾县中小学生运动会共有多少名运动员参赛?", "answerable": True, "must": [["1860"]],
+         "type": "numeric"},
+        {"id": "s2", "question": "青禾县中小学生运动会的奖金总额是多少?", "answerable": False, "must": [],
+         "type": "unanswerable"},
+    ]
+    small.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    home = tmp_path / "user-home"
+    out = tmp_path / "run.json"
+    result = CliRunner().invoke(main, ["eval", "--set", str(small), "--corpus", str(corpus), "--json", str(out)],
+                                env={"RAG_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    run = json.loads(out.read_text(encoding="utf-8"))
+    assert run["corpus"] == str(corpus)
+    assert run["overall"]["answer_accuracy"] == 1.0 and run["overall"]["refusal_accuracy"] == 1.0
+    assert not home.exists()  # the user's store is never touched
+
+
+def test_eval_corpus_that_holds_no_article_is_one_line(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(main, ["eval", "--set", str(DEV), "--corpus", str(empty)])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("error:") and len(result.output.strip().splitlines()) == 1

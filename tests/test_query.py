@@ -233,6 +233,17 @@ def test_the_subject_may_be_named_in_another_paragraph_of_the_same_article():
     assert within.anchored and within.value is not None and within.value.text == "47"
 
 
+def test_the_answer_drops_the_dateline_the_quote_keeps_it():
+    from rag.extract import candidates
+
+    text = "本报讯(记者 林晓 通讯员 周岩)10月18日,青禾县第十二届中小学生运动会在县体育中心闭幕。"
+    chunk = Chunk(id="c", text=text, source="a.txt", path="a.txt", paragraph=1, start=0, end=len(text),
+                  title="青禾县第十二届中小学生运动会闭幕")
+    best = candidates(understand("青禾县运动会是哪天闭幕的?"), [chunk], {})[0]
+    assert best.text.startswith("10月18日") and "闭幕" in best.text
+    assert best.sentence.startswith("本报讯")
+
+
 def test_intent_is_frozen():
     with pytest.raises(AttributeError):
         Intent(text="x").body = "人大"  # type: ignore[misc]
