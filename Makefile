@@ -40,8 +40,12 @@ test-fast: setup
 lint: setup
 	$(VENV)/bin/ruff check rag ui vectorstore evals tests bench
 
+# Every set, each gated against its baseline; the unseen-article sets bring their own articles (--corpus).
 eval: model
 	$(RAG) eval --set evals/questions.jsonl --json evals/last_run.json --report evals/report.html
+	$(RAG) eval --set evals/dev.jsonl --baseline evals/baseline.json
+	$(RAG) eval --set evals/news-dev.jsonl --corpus evals/news --baseline evals/baseline-news.json
+	$(RAG) eval --set evals/wide.jsonl --corpus evals/wide --baseline evals/baseline-wide.json
 
 bench: model
 	$(PY) bench/bench.py

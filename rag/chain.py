@@ -175,7 +175,7 @@ class Chain:
         compared = intent.districts if len(intent.districts) > 1 else intent.places
         if len(compared) > 1 and intent.kind == "comparison":
             # One side per place, each with only its own place and words ("越秀区政协…和东山县人大…各有多少"); a place
-            # the index has articles about filters, one it only names ranks ("沾益区和马龙区…分别").
+            # the index has articles about filters, one it only names ranks ("西工区和青山县…分别").
             texts = side_questions(intent.text, [p if p in intent.text else stem(p) for p in compared])
             sides = [(p, {"district": p} if p in intent.districts else None,
                       self._side(intent, text, places=(p,), districts=(p,) if p in intent.districts else ()))

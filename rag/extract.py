@@ -137,7 +137,7 @@ def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
 
 
 def unit_fits(asked: str, written: str, also: Sequence[str] = ()) -> bool:
-    """Does a figure's unit answer the measure word asked ("多少人" by "213名", "多少公里" by "26.8公里")?
+    """Does a figure's unit answer the measure word asked ("多少人" by "80名", "多少公里" by "12.5公里")?
     `also`: the question's alternative measure words ("多少次(项)")."""
     if not asked:
         return True
@@ -152,16 +152,16 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
         after = [(v, 1.0) for v in names_in(text, roles)]
         if after or not roles or intent.reporter or not any(role_in(text, r) for r in roles):
             return after
-        # "阿卜杜拉希…获得男子全程马拉松冠军", "黄雅琴担任审判长": the name written before the role.
+        # "王小明…获得男子跳远冠军", "周海燕担任审判长": the name written before the role.
         return [(v, 0.7) for v in names_in(text) if v.text not in roles]
     if want == "number":
         out = []
         for v in figures(text):
-            # Papers write counts in digits; a lone 一/两 is mostly a word ("一个中心站+两个分站"), "一千多万" a count.
+            # Papers write counts in digits; a lone 一/两 is mostly a word ("一个主会场+两个分会场"), "三千多万" a count.
             written = 1.0 if v.text[0].isdigit() or len(v.text.rstrip("多余")) > 1 else 0.5
             if intent.unit:
                 if unit_fits(intent.unit, v.unit, intent.units):
-                    # "个" asked: "1.04万个" over "14所"
+                    # "个" asked: "3200个" over "9所"
                     exact = 1.0 if v.unit.startswith(intent.units or (intent.unit,)) else 0.7
                     out.append((v, exact * written))
             elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
@@ -172,8 +172,8 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
     if want == "ordinal":
         return [(v, 1.0) for v in ordinals(text) if not intent.unit or unit_fits(intent.unit, v.unit, intent.units)]
     if want in ("entity", "name") and intent.head:
-        # a quoted name or a name ending in the asked kind ("庆泰路小学" for 学校), quoted names of it first
-        # a quoted name of the asked kind ("《传染病防治法》" for 哪部法律), a name ending in it ("庆泰路小学" for
+        # a quoted name or a name ending in the asked kind ("青石路小学" for 学校), quoted names of it first
+        # a quoted name of the asked kind ("《野生动物保护法》" for 哪部法律), a name ending in it ("青石路小学" for
         # 学校), any other quoted name last
         kind = [(v, 1.0) for v in titled(text) if v.text.strip("“”《》")[-1:] in intent.head]
         return kind + [(v, 0.9) for v in things(text, intent.head)] + [(v, 0.5) for v in titled(text)]
@@ -183,7 +183,7 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
     if want in ("date", "time"):
         other = "time" if want == "date" else "date"
         found = [(v, 1.0) for v in EXTRACTORS[want](text)] + [(v, 0.7) for v in EXTRACTORS[other](text)]
-        # "哪一天" is answered by a day ("2月2日"), not by a year or a month alone ("2020年"); "哪一年" by a year
+        # "哪一天" is answered by a day ("3月5日"), not by a year or a month alone ("2020年"); "哪一年" by a year
         grain = next((g for g, asked in _DATE_GRAIN if re.search(asked, intent.text)), "")
         return [(v, f if not grain or re.search(grain, v.text) else f * 0.5) for v, f in found]
     if want == "place":
@@ -205,7 +205,7 @@ def _anchor_spots(tokens: Sequence[str], text: str, idf: dict[str, float]) -> li
 
 def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], tokens: Sequence[str],
                idf: dict[str, float]) -> tuple[Value | None, float]:
-    """The value nearest the question's words: "新登记企业3.6万户" over "市场主体41.2万户" for 新登记企业."""
+    """The value nearest the question's words: "新开工项目36个" over "在建项目120个" for 新开工项目."""
     if not found:
         return None, 0.0
     thing = asked_object(intent.text)
@@ -225,7 +225,7 @@ def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], 
         pos += len(part)
 
     def own_clause(v: Value) -> float:
-        # "被采纳转送有关部门17篇" over "收集各类社情民意信息78篇" for 被采纳转送有关部门多少篇: the value's
+        # "被评为优秀作品5篇" over "收到各类来稿40篇" for 被评为优秀作品的有多少篇: the value's
         # own clause states what it counts
         a, b = next(((a, b) for a, b in bounds if a <= v.start < b), (0, len(sentence)))
         return coverage(tokens, sentence[a:b], idf)
@@ -287,12 +287,12 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
 
     `absent`: question words found nowhere in the index; they cannot tell passages apart.
     `articles`: each chunk's whole article by source; the question's subject may be named only in another paragraph
-    ("长春理工学院…获授权发明专利多少项" answered by "获授权发明专利47项" of the article about it).
+    ("青岩理工学院…申请了几件专利" answered by "累计申请专利12件" of the article about it).
     """
     tokens = [*intent.topic, *([intent.person] if intent.person else [])]
     context = [*intent.context]
-    # the two rarest words: whole words and the ones they begin or end with ("捐款" of 捐款捐物), not a part jieba's
-    # search mode finds across a word's inside ("庭审" of 开庭审理)
+    # the two rarest words: whole words and the ones they begin or end with ("修路" of 修路架桥), not a part jieba's
+    # search mode finds across a word's inside ("长江" of 市长江大桥)
     words = [t for t in intent.topic if len(t) > 1 and t not in absent
              and not any(t != o and t in o and not (o.startswith(t) or o.endswith(t)) for o in intent.topic)]
     specific = sorted(words, key=lambda t: -_weight(t, idf))[:2]
@@ -334,8 +334,8 @@ _CHANGE = re.compile(r"(?:同比|环比|比|较|与)[\u4e00-\u9fff]{0,6}$|(?:增
 
 
 def asked_object(question: str) -> str:
-    """The thing a figure is asked of: "进出口总额是多少?" -> 进出口总额, "造成多少人死亡?" -> 死亡,
-    "开行量比上一年增长了多少?" -> 开行量."""
+    """The thing a figure is asked of: "旅游收入是多少?" -> 旅游收入, "造成多少人受伤?" -> 受伤,
+    "客流量比上一年增长了多少?" -> 客流量."""
     q = question.strip()
     m = _ASKED_BEFORE.search(q) or _ASKED_AFTER.search(q)
     if not m:
@@ -347,9 +347,9 @@ def asked_object(question: str) -> str:
 
 
 def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
-    """Words of the thing a figure is asked of that no paragraph of the index holds ("进出口" of 进出口总额).
+    """Words of the thing a figure is asked of that no paragraph of the index holds ("旅游" of 旅游收入).
 
-    Only the asked thing counts: other words of a question may well be paraphrases ("花了多少钱建成"). Sub-words
+    Only the asked thing counts: other words of a question may well be paraphrases ("花了多少钱盖好"). Sub-words
     jieba's search mode adds ("出口" of 进出口) do not count, and words in Latin letters ("GDP") are left out:
     papers spell them out in Chinese.
     """
@@ -366,9 +366,9 @@ def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
 def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool:
     """Is a thing the index never names still answered by the span?
 
-    Two paraphrases pass: a colloquial suffix ("村子" by "14个村"), and a head noun counted in the measure word
-    the question asks for ("多少个新的入学名额" by "新增优质学位1.04万个": the head 名额 is the thing counted, the
-    same 个 counts it). A missing modifier is a different thing ("进出口总额" is no "零售总额") and stays refused.
+    Two paraphrases pass: a colloquial suffix ("村子" by "9个村"), and a head noun counted in the measure word
+    the question asks for ("多少个新的招生名额" by "新增学位3200个": the head 名额 is the thing counted, the
+    same 个 counts it). A missing modifier is a different thing ("外资企业" is no "内资企业") and stays refused.
     """
     rest = [w for w in missing if not (w[-1] in "子儿" and len(w) > 1 and w[:-1] in span.sentence)]
     if not rest:

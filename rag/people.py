@@ -68,7 +68,7 @@ def _name_at(text: str, at: int) -> str:
     for n in lengths:
         name = text[at:at + n]
         if len(name) == n and re.fullmatch(r"[\u4e00-\u9fff]+", name) and _boundary(text, at + n):
-            # "某" names of court reports ("赖某明", "钟某") are names too.
+            # "某" names of court reports ("王某军", "李某") are names too.
             return name
     if text[at + 1:at + 2] == "某":
         return text[at:at + 2]
@@ -114,7 +114,7 @@ def names_in(text: str, roles: tuple[str, ...] = ()) -> list[Value]:
         name = _any_name_at(text, m.end())
         if name:
             out.append(Value("person", m.end(), m.end() + len(name), name))
-    # jieba's HMM finds names it has never seen; a tagged word its dictionary holds ("马拉松") is no news name.
+    # jieba's HMM finds names it has never seen; a tagged word its dictionary holds ("足球") is no news name.
     pos = 0
     for word, tag in posseg().cut(text):
         if tag in _PERSON_TAGS and 2 <= len(word) <= 4 and (word[0] in SURNAMES or word.startswith(COMPOUND_SURNAMES)) \

@@ -82,7 +82,7 @@ class Pipeline:
         _check_mode(mode)
         question = (question or "").strip()
         if not question:
-            raise RagError("the question is empty; ask something like: 西工区新增多少学位?")
+            raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
         t0 = time.perf_counter()
         try:
             answer = self.runnable.invoke({"question": question, "history": list(history), "k": max(k, 1),

@@ -18,7 +18,7 @@ from vectorstore.places import is_place, mentions, places_in, posseg, stem
 # "哪所学校", "哪家医院", "哪支球队": the name of a thing of the kind named after the measure word.
 # ("哪项工作", "哪种方式" ask for a description, not a name.)
 _WHICH_THING = re.compile(r"哪一?(?:所|家|个|支|条|间|艘|款|部|本|座)([\u4e00-\u9fff]{1,4})")
-# What a name is asked of: "研修班叫什么名字" -> 研修班 (a thing), "获奖者叫什么名字" -> a person.
+# What a name is asked of: "培训班叫什么名字" -> 培训班 (a thing), "获奖者叫什么名字" -> a person.
 _NAME_OF = re.compile(r"([\u4e00-\u9fff]{1,8}?)(?:叫什么名字|的名字|叫什么|名称是|的名称)")
 _PERSON_ENDINGS = tuple("人者员手家师生官长孩子儿女男士哥姐弟妹爷奶叔姨")
 # Answer types, tried in order: the first whose question words occur decides what the answer must carry.
@@ -46,7 +46,7 @@ _MEASURE_CHARS = frozenset("名个位件次项张处户台辆条篇座所家人�
 # Measure words that count the same things ("多少人" is answered by "213名").
 UNIT_ALIASES = {"人": ("人", "名", "位", "人次"), "名": ("名", "人", "位"), "位": ("位", "名", "人"),
                 "个": ("个", "项", "家", "所"), "次": ("次", "场", "轮", "回"), "场": ("场", "次"), "回": ("回", "次")}
-# A place a question opens with, whatever jieba makes of it ("航空港区有…", "郑东新区2020年…").
+# A place a question opens with, whatever jieba makes of it ("经开区有…", "滨海新区2020年…").
 _LEADING_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:新区|区|县|市|镇|乡|旗))(?=有|的|和|与|在|是|共|今|去|近|这|此|\d|[,，、。?？])")
 _QUESTION_WORDS = frozenset({
     "多少", "几", "什么", "哪些", "哪个", "哪", "谁", "名字", "叫", "一共", "共", "分别", "各", "各有", "哪一天", "一天", "时候",
@@ -76,7 +76,7 @@ class Intent:
     want: str = "fact"  # the type each side's answer must carry (kind without "comparison")
     unit: str = ""  # the measure word asked for ("张", "公里"); "" when none
     units: tuple[str, ...] = ()  # every measure word asked ("多少次(项)" -> 次, 项); unit is the first
-    head: str = ""  # the kind of thing whose name is asked ("哪所学校" -> 学校, "研修班叫什么名字" -> 研修班)
+    head: str = ""  # the kind of thing whose name is asked ("哪所学校" -> 学校, "培训班叫什么名字" -> 培训班)
     roles: tuple[str, ...] = ()  # person questions: the role the name is written after ("局长")
     reporter: bool = False  # asks who reported the article: answered from its byline
     person: str = ""  # a person carried from an earlier answer (他 / 她)
@@ -95,7 +95,7 @@ def wanted(text: str) -> str:
 
 
 def asked_unit(text: str) -> str:
-    """The measure word after 多少/几 ("多少张床位" -> "张", "多少公里" -> "公里"); "" for a noun ("多少群众")."""
+    """The measure word after 多少/几 ("多少张选票" -> "张", "多少公里" -> "公里"); "" for a noun ("多少群众")."""
     m = _ASKED_UNIT.search(text)
     if not m or not m.group(1):
         return ""
@@ -104,7 +104,7 @@ def asked_unit(text: str) -> str:
     if rest.startswith(units):
         return next(u for u in units if rest.startswith(u))
     if rest.startswith("个"):
-        return "个"  # "多少个人大代表联络站": jieba would read 个人
+        return "个"  # "多少个人民调解室": jieba would read 个人
     if rest[0] in _MEASURE_CHARS and not rest.startswith(("天数", "年来")):
         return rest[0]  # "多少名省、市…代表": jieba would read 名省
     words = list(posseg().cut(rest))
@@ -117,7 +117,7 @@ def asked_unit(text: str) -> str:
 
 
 def asked_units(text: str) -> tuple[str, ...]:
-    """Every measure word asked: "多少次(项)执法检查" -> (次, 项)."""
+    """Every measure word asked: "多少次(项)检查" -> (次, 项)."""
     unit = asked_unit(text)
     if not unit:
         return ()
@@ -126,7 +126,7 @@ def asked_units(text: str) -> tuple[str, ...]:
 
 
 def head_noun(text: str, want: str) -> str:
-    """The kind of thing whose name is asked: "哪所学校" -> 学校, "那个研修班叫什么名字" -> 研修班."""
+    """The kind of thing whose name is asked: "哪所学校" -> 学校, "那个培训班叫什么名字" -> 培训班."""
     if want == "entity":
         m = _WHICH_THING.search(text)
         words = list(_segment(m.group(1))) if m else []
@@ -151,7 +151,7 @@ def _last_word(text: str) -> str:
 
 
 def roles_of(text: str) -> tuple[str, ...]:
-    """The role a person question asks about: "统计局局长是谁" -> ("局长",); "哪位记者" -> ("记者",)."""
+    """The role a person question asks about: "水利局局长是谁" -> ("局长",); "哪位记者" -> ("记者",)."""
     m = re.search(r"([\u4e00-\u9fff]{1,8}?)(?:是谁|叫什么|的名字|姓名|是哪位|是什么人)", text)
     spots = [m.group(1)] if m else []
     after = re.search(r"(?:哪位|哪名|哪个)([\u4e00-\u9fff]{1,6})", text)
@@ -199,11 +199,11 @@ def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
     if want == "number" and any(w in q for w in _MONEY_WORDS):
         want = "money"
     if want == "name" and roles_of(q):
-        want = "person"  # "教育局局长叫什么?"
+        want = "person"  # "水利局局长叫什么?"
     named = _NAME_OF.search(q)
     if want == "person" and not roles_of(q) and named and len(named.group(1)) >= 2 \
             and not named.group(1).endswith(_PERSON_ENDINGS) and not re.search(r"是谁|谁|哪位|哪名|哪个人|姓名|什么人", q):
-        want = "name"  # "研修班叫什么名字?" asks a thing's name, "获奖者叫什么名字?" a person's
+        want = "name"  # "培训班叫什么名字?" asks a thing's name, "获奖者叫什么名字?" a person's
     units = asked_units(q) if want in ("number", "percent", "ordinal") else ()
     unit = units[0] if units else ""
     roles = roles_of(q) if want == "person" else ()
@@ -223,8 +223,8 @@ _SIDE_JOINERS = "和与及跟同、,，;；的 "
 
 def side_questions(question: str, anchors: Sequence[str]) -> list[str]:
     """One question per side of a comparison, each with only its own anchor (a place or a body) and its own words:
-    "甲区政协组织的视察和乙区人大组织的代表视察各有多少次?" -> ["甲区政协组织的视察各有多少次?",
-    "乙区人大组织的代表视察各有多少次?"]. Each side starts at the last mention of its anchor; a side without a
+    "甲区政协开展的调研和乙区人大开展的执法检查各有几次?" -> ["甲区政协开展的调研各有几次?",
+    "乙区人大开展的执法检查各有几次?"]. Each side starts at the last mention of its anchor; a side without a
     question word of its own borrows the last side's; a side that is only its anchor ("甲区和乙区…") shares all the
     last side's words. [] when fewer than two anchors are found."""
     spots = sorted((question.rfind(a), a) for a in anchors if a and question.rfind(a) >= 0)

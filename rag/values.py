@@ -59,7 +59,7 @@ def _is_chinese_number(s: str) -> bool:
     import cn2an
 
     try:
-        cn2an.cn2an(s.replace("多", "").replace("余", ""), "smart")  # "一千多万" reads as 一千万
+        cn2an.cn2an(s.replace("多", "").replace("余", ""), "smart")  # "三千多万" reads as 三千万
     except (ValueError, KeyError, IndexError):
         return False
     return True
@@ -68,7 +68,7 @@ def _is_chinese_number(s: str) -> bool:
 def _ordinal_or_name(text: str, start: int, end: int) -> bool:
     """"第三", "十六届", "五次会议", "1号线", "2025年" are not counts."""
     before, after = text[max(0, start - 1):start], text[end:end + 3]
-    # "2025年", "二〇二〇年", "90年代" name a year; "连续4年", "三年" count years.
+    # "2025年", "二〇二〇年", "90年代" name a year; "连续3年", "三年" count years.
     year = after.startswith("年") and (len(text[start:end]) == 4 or "〇" in text[start:end] or after.startswith("年代"))
     return before == "第" or year or after.startswith(("届", "号", "月", "日", "次会议", "次全体", "路", "期间")) or \
         bool(re.match(r"[\d.]", after[:1])) or text[end - 1:end + 1] == "届"
@@ -146,26 +146,26 @@ def lists(text: str) -> list[Value]:
     return out
 
 
-# Facility words that end the name of a venue or a spot ("合江门广场", "县会议中心", "白露站").
+# Facility words that end the name of a venue or a spot ("人民广场", "市体育中心", "东湖站").
 _VENUE = re.compile(r"(?:在|于|到|赴|至|位于|出现在|来到|落户|选址)((?:[\u4e00-\u9fff·]{1,14}?)(?:广场|公园|中心|体育场|体育馆|会场|"
                     r"大厦|酒店|宾馆|礼堂|博物馆|展厅|展览馆|纪念馆|图书馆|站|路|街|大道|村|社区|医院|学校|小学|中学|大学|学院|"
                     r"机场|港|码头|景区|园区|开发区|产业园|工业园|厂|镇|乡|县|市|区|省|河|江|湖|山|岛|口))")
 
 
 def places(text: str) -> list[Value]:
-    """Named places: administrative names, and venues after 在/于/到 ("在合江门广场")."""
+    """Named places: administrative names, and venues after 在/于/到 ("在人民广场")."""
     out = [Value("place", s, s + len(n), n) for s, n in places_in(text)]
     out += [Value("place", m.start(1), m.end(1), m.group(1)) for m in _VENUE.finditer(text)]
     return out
 
 
-# jieba tags that can be part of a name before its head noun ("庆泰/路/小学", "第一/人民/医院", "郑州/队").
+# jieba tags that can be part of a name before its head noun ("青石/路/小学", "中心/医院", "南阳/队").
 _NAME_PART_TAGS = ("n", "ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "m", "a", "b", "f", "s", "eng", "x", "vn", "zg")
 _PROPER_TAGS = ("ns", "nr", "nz", "nt", "nrt", "nrfg", "j", "eng", "m")
 
 
-_PLACE_SHORT = frozenset("省市县区镇乡")  # "县实验中学", "市第一人民医院": the place a name opens with
-_RARE_NOUN_FREQ = 50  # a noun this rare in jieba's dictionary opens a name ("春园"); "督导" (104) does not
+_PLACE_SHORT = frozenset("省市县区镇乡")  # "县实验中学", "县中医院": the place a name opens with
+_RARE_NOUN_FREQ = 50  # a noun this rare in jieba's dictionary opens a name ("枫林"); "督导" (104) does not
 
 
 def _is_proper(word: str, tag: str) -> bool:
@@ -173,8 +173,8 @@ def _is_proper(word: str, tag: str) -> bool:
 
 
 def things(text: str, head: str) -> list[Value]:
-    """Names of things of the asked kind: "哪所学校" -> "庆泰路小学", "哪家医院" -> "第一人民医院", "哪支球队" ->
-    "洛阳队". A word ending in the head noun (or in one of its characters) with the proper words before it."""
+    """Names of things of the asked kind: "哪所学校" -> "青石路小学", "哪家医院" -> "县中医院", "哪支球队" ->
+    "南阳队". A word ending in the head noun (or in one of its characters) with the proper words before it."""
     if not head:
         return []
     words = [(w, tag) for w, tag in posseg().cut(text)]
@@ -186,15 +186,15 @@ def things(text: str, head: str) -> list[Value]:
     for i, (w, tag) in enumerate(words):
         kind = w.endswith(head) or (len(w) >= 2 or w == head[-1]) and w[-1] in head and tag.startswith(("n", "j"))
         if not kind or is_place(w, tag):
-            continue  # "小学" is a kind of 学校, "洛阳队" of 球队; "樊城区" is no 小区, "开学" no 学校
+            continue  # "小学" is a kind of 学校, "南阳队" of 球队; "西工区" is no 小区, "开学" no 学校
         j = i
         while j > 0 and words[j - 1][1].startswith(_NAME_PART_TAGS) and re.fullmatch(r"[\u4e00-\u9fff\w·]+", words[j - 1][0]) \
                 and starts[i] + len(w) - starts[j - 1] <= 16:
             j -= 1
         while j < i and not _is_proper(*words[j]) and not (words[j][0] in _PLACE_SHORT and j + 1 < i):
-            j += 1  # a name opens with a proper word ("第一人民医院"), or a place word before more ("县/实验/中学")
+            j += 1  # a name opens with a proper word ("第一中学"), or a place word before more ("县/实验/中学")
         if j == i and (w == head or not (tag in ("nt", "nz", "nr", "nrt", "ns") or word_frequency(w) == 0)):
-            continue  # a common word alone is the kind ("小学", "开学"), no name; "哈尔滨工业大学" (nt) is one
+            continue  # a common word alone is the kind ("小学", "开学"), no name; "清华大学" (nt) is one
         out.append(Value("name", starts[j], starts[i] + len(w), text[starts[j]: starts[i] + len(w)]))
     return out
 

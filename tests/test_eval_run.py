@@ -133,3 +133,14 @@ def test_eval_corpus_that_holds_no_article_is_one_line(tmp_path):
     result = CliRunner().invoke(main, ["eval", "--set", str(DEV), "--corpus", str(empty)])
     assert result.exit_code == 2
     assert result.output.strip().startswith("error:") and len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("set_name", "corpus", "baseline"),
+                         [("news-dev.jsonl", "news", "baseline-news.json"), ("wide.jsonl", "wide", "baseline-wide.json")])
+def test_sets_of_unseen_articles_pass_their_baselines(set_name, corpus, baseline, tmp_path):
+    """Answers on articles the code was not written for may not get worse (the gate `make eval` runs too)."""
+    evals = ROOT / "evals"
+    result = CliRunner().invoke(main, ["eval", "--set", str(evals / set_name), "--corpus", str(evals / corpus),
+                                       "--baseline", str(evals / baseline)], env={"RAG_HOME": str(tmp_path / "h")})
+    assert result.exit_code == 0, result.output
+    assert "gate passed" in result.output

@@ -18,14 +18,14 @@ MAX_HEADING_CHARS = 40
 
 _YEAR = re.compile(r"(20\d\d)年")
 _LEAD_YEAR = re.compile(r"^(?:[#\s●■◆]*)(20\d\d)(?:年|\s|$)")
-# A byline trailing a paragraph ("…作出了积极贡献。记者 景静"): any outlet's prefix, reporters, then helpers.
+# A byline trailing a paragraph ("…取得了明显成效。记者 张三"): any outlet's prefix, reporters, then helpers.
 _BYLINE = re.compile(r"\s*[\u4e00-\u9fa5]{0,8}记者\s*((?:[\u4e00-\u9fa5]{2,3}\s*)+?)(?=\s*(?:通讯员|摄影|/|$))[^。!?]*$")
 # One reporter's name after "记者": two or three characters ending at a space, a bracket, a mark or the line's end.
 _BYLINE_NAME = re.compile(r"[ \t\u3000]*([\u4e00-\u9fa5]{2,3})(?=[ \t\u3000、,，)）*_]|$)", re.M)
 _BYLINE_ROLES = ("通讯员", "实习生", "摄影", "见习记者", "报道", "摄", "文", "图")
-# Editor credits, alone or after a section label on the same line ("法治在线      本版编辑 钟慧").
+# Editor credits, alone or after a section label on the same line ("民生视点      本版编辑 李四").
 _CREDIT = re.compile(r"(?:^|\s)[(（]?(?:本版|本期)?(?:责任编辑|编辑|校对|美编|审核|签发|版式|组版|统筹)\s*[:：]?\s*\S{2,4}[)）]?$")
-# A photo caption ("图为…。 记者 张三 摄") or a byline alone on its line ("通讯员 吕清", "*本报记者 陈静*").
+# A photo caption ("图为…。 记者 张三 摄") or a byline alone on its line ("通讯员 王五", "*本报记者 赵六*").
 _CAPTION = re.compile(r"^(?:图为|图片|上图|下图|左图|右图|资料图)|(?:记者|摄影|通讯员)\s*\S{2,3}\s*摄$")
 _BYLINE_LINE = re.compile(r"^[□■*_\s]*(?:[\u4e00-\u9fa5]{0,8}(?:记者|通讯员|实习生)\s*[\u4e00-\u9fa5]{2,3}[\s*_]*)+$")
 _HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[:：]?\s*\d[\dxX*\-]{4,}")
@@ -60,7 +60,7 @@ def is_heading(line: str) -> bool:
         return True
     bare = _QUOTED.sub("", s)
     clauses = sum(ch in CLAUSE_PUNCT for ch in bare)
-    # "坚持围绕中心,在助推转型发展上创造新业绩": a two-part heading, short and unterminated.
+    # "聚焦民生实事,在服务群众上交出新答卷": a two-part heading, short and unterminated.
     return clauses == 0 or (clauses == 1 and len(s) <= 25 and ("," in bare or "，" in bare) and not ends_sentence(s))
 
 
@@ -265,8 +265,8 @@ def year_of(text: str) -> int:
 def byline_of(text: str) -> tuple[str, str]:
     """(reporters, the byline as printed) of the first byline in the text.
 
-    "本报讯(记者 邵文杰 通讯员 钟敏)" -> ("邵文杰", "记者 邵文杰"); "郑报全媒体记者 李爱琴 聂春洁" ->
-    ("李爱琴、聂春洁", "记者 李爱琴 聂春洁"). "记者从教育局获悉" names nobody: a name must end at a space or mark.
+    "本报讯(记者 张三 通讯员 李四)" -> ("张三", "记者 张三"); "晚报全媒体记者 王五 赵六" ->
+    ("王五、赵六", "记者 王五 赵六"). "记者从水利局获悉" names nobody: a name must end at a space or mark.
     """
     text = text.replace("\r", "")  # a name ends at a line's end whatever the line endings
     for m in re.finditer("记者", text):

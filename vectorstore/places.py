@@ -1,7 +1,7 @@
 """Place names found in the text itself: administrative names by their suffix, read on jieba's word boundaries.
 
 No gazetteer: any county, town or district a paper writes about is found the same way ("青山县", "林州市石板镇",
-"广州市越秀区"). A name written without its suffix ("南阳" for "南阳市") is matched through its stem.
+"南京市鼓楼区"). A name written without its suffix ("南阳" for "南阳市") is matched through its stem.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def places_in(text: str) -> list[tuple[int, str]]:
 
 def count_places(text: str, spots: list[tuple[int, str]] | None = None) -> Counter[str]:
     """How often each place is named; a bare stem ("南阳") counts for the full name found in the same text, and a
-    city or province written just before a district or county ("长沙市岳麓区") counts for the district.
+    city or province written just before a district or county ("南京市鼓楼区") counts for the district.
 
     `spots`: the text's places_in(), when the caller has them already (tagging is the costly part).
     """

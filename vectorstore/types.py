@@ -22,7 +22,7 @@ class Chunk:
     body: str = ""
     year: int = 0
     reporter: str = ""
-    byline: str = ""  # the byline as printed ("记者 景静"): a verbatim quote for "who reported it"
+    byline: str = ""  # the byline as printed ("记者 张三"): a verbatim quote for "who reported it"
     places: str = ""  # places the paragraph names, most named first, comma-separated
     file_hash: str = ""
     # Offsets in `text` where a column's tail printed above its head was joined back: text that
