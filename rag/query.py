@@ -226,27 +226,27 @@ def side_questions(question: str, anchors: Sequence[str]) -> list[str]:
     "甲区政协开展的调研和乙区人大开展的执法检查各有几次?" -> ["甲区政协开展的调研各有几次?",
     "乙区人大开展的执法检查各有几次?"]. Each side starts at the last mention of its anchor; a side without a
     question word of its own borrows the last side's; a side that is only its anchor ("甲区和乙区…") shares all the
-    last side's words. [] when fewer than two anchors are found."""
-    spots = sorted((question.rfind(a), a) for a in anchors if a and question.rfind(a) >= 0)
-    if len(spots) < 2:
+    last side's words. The questions come in the order of `anchors`; [] unless every anchor is found."""
+    if len(anchors) < 2 or any(not a or a not in question for a in anchors):
         return []
+    spots = sorted((question.rfind(a), a) for a in anchors)
     prefix = question[: spots[0][0]]
     segments = [question[at: spots[i + 1][0] if i + 1 < len(spots) else len(question)] for i, (at, _) in enumerate(spots)]
     last_anchor, last = spots[-1][1], segments[-1]
     asking = _COMPARE.search(last) or _ASKING.search(last)
     tail = last[asking.start():] if asking else ""
-    out = []
+    out: dict[str, str] = {}
     for (_, anchor), seg in zip(spots, segments, strict=True):
         own = seg[len(anchor):].strip(_SIDE_JOINERS)
         if seg is last:
-            out.append(prefix + seg)
+            out[anchor] = prefix + seg
         elif not own:
-            out.append(prefix + anchor + last[len(last_anchor):])
+            out[anchor] = prefix + anchor + last[len(last_anchor):]
         elif _ASKING.search(own):
-            out.append(prefix + anchor + seg[len(anchor):].rstrip(_SIDE_JOINERS))
+            out[anchor] = prefix + anchor + seg[len(anchor):].rstrip(_SIDE_JOINERS)
         else:
-            out.append(prefix + anchor + seg[len(anchor):].rstrip(_SIDE_JOINERS) + tail)
-    return out
+            out[anchor] = prefix + anchor + seg[len(anchor):].rstrip(_SIDE_JOINERS) + tail
+    return [out[a] for a in anchors]
 
 
 def is_followup(intent: Intent) -> bool:

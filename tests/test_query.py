@@ -201,6 +201,9 @@ def test_an_unseen_modifier_or_a_question_without_a_measure_word_stays_refused()
         ("西工区的人大代表和政协委员各捐助了多少款物?", ("人大", "政协"),
          ["西工区的人大代表各捐助了多少款物?", "西工区的政协委员各捐助了多少款物?"]),
         ("西工区新增多少学位?", ("西工区", "越秀区"), []),
+        # the order of the anchors, whatever order the question ends in
+        ("西工区和越秀区相比,越秀区建了几所学校,西工区建了几所?", ("西工区", "越秀区"),
+         ["西工区和越秀区相比,西工区建了几所?", "西工区和越秀区相比,越秀区建了几所学校"]),
     ],
 )
 def test_a_comparison_splits_into_one_question_per_side(question, anchors, sides):
