@@ -236,9 +236,9 @@ def side_questions(question: str, anchors: Sequence[str]) -> list[str]:
     asking = _COMPARE.search(last) or _ASKING.search(last)
     tail = last[asking.start():] if asking else ""
     out: dict[str, str] = {}
-    for (_, anchor), seg in zip(spots, segments, strict=True):
+    for i, ((_, anchor), seg) in enumerate(zip(spots, segments, strict=True)):
         own = seg[len(anchor):].strip(_SIDE_JOINERS)
-        if seg is last:
+        if i == len(spots) - 1:
             out[anchor] = prefix + seg
         elif not own:
             out[anchor] = prefix + anchor + last[len(last_anchor):]
