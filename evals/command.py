@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import tempfile
@@ -74,45 +75,33 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
                  baseline: Path | None, write_baseline: Path | None, tolerance: float,
                  latency_tolerance: float | None, compare: bool, mode: str, k: int) -> None:
     """Run an eval set through the pipeline and print its metrics, overall and per question type."""
-    from evals.runner import load_set, read_baseline
-    from rag.settings import Settings
+    from evals.report import write_report
+    from evals.runner import baseline_json, evaluate, gate, load_set, read_baseline
+    from rag.pipeline import Pipeline
+    from rag.settings import BUNDLED_CORPUS, Settings
+    from vectorstore.reading import discover
 
     items = load_set(set_path)  # a bad set fails before the model loads
     base = read_baseline(baseline) if baseline else None
     settings = Settings.from_env()
-    if corpus is None:
-        _run(settings, None, set_path, items, json_out, report_out, base, baseline, write_baseline, tolerance,
-             latency_tolerance, compare, mode, k)
-        return
-    if not corpus.is_dir():
-        raise RagError(f"--corpus {corpus}: no such folder; give a folder of .txt/.md articles, e.g. evals/news")
-    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
-        # a fresh embedded store: the set's articles never mix with the user's index
-        _run(replace(settings, home=Path(tmp), chroma_url=None), corpus, set_path, items, json_out, report_out, base,
-             baseline, write_baseline, tolerance, latency_tolerance, compare, mode, k)
-
-
-def _run(settings, corpus: Path | None, set_path: Path, items, json_out: Path | None, report_out: Path | None,
-         base: dict | None, baseline: Path | None, write_baseline: Path | None, tolerance: float,
-         latency_tolerance: float | None, compare: bool, mode: str, k: int) -> None:
-    from evals.report import write_report
-    from evals.runner import baseline_json, evaluate, gate
-    from rag.pipeline import Pipeline
-    from rag.settings import BUNDLED_CORPUS
-    from vectorstore.reading import discover
-
-    pipeline = Pipeline.from_settings(settings)
     to_err = json_out is not None and str(json_out) == "-"  # with --json - the JSON owns stdout
-    if corpus is not None:
-        own, _ = discover([corpus])
-        if not own:
-            raise RagError(f"--corpus {corpus}: no .txt or .md article there; give a folder of articles")
-        report = pipeline.ingest([BUNDLED_CORPUS, corpus])
-        click.echo(f"corpus: the bundled articles and {len(own)} from {corpus} in a temporary store "
-                   f"({report.chunks} paragraphs, {len(report.skipped)} files skipped)", err=True)
-    else:
-        pipeline.ensure_ingested()
-    run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
+    with contextlib.ExitStack() as stack:
+        if corpus is None:
+            pipeline = Pipeline.from_settings(settings)
+            pipeline.ensure_ingested()
+        else:
+            if not corpus.is_dir():
+                raise RagError(f"--corpus {corpus}: no such folder; give a folder of .txt/.md articles, e.g. evals/news")
+            own, _ = discover([corpus])
+            if not own:
+                raise RagError(f"--corpus {corpus}: no .txt or .md article there; give a folder of articles")
+            # a fresh embedded store: the set's articles never mix with the user's index
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-eval-"))
+            pipeline = Pipeline.from_settings(replace(settings, home=Path(tmp), chroma_url=None))
+            report = pipeline.ingest([BUNDLED_CORPUS, corpus])
+            click.echo(f"corpus: the bundled articles and {len(own)} from {corpus} in a temporary store "
+                       f"({report.chunks} paragraphs, {len(report.skipped)} files skipped)", err=True)
+        run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
     if corpus is not None:
         run["corpus"] = str(corpus)
 

@@ -12,14 +12,13 @@ from langchain_core.documents import Document
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
-from rag.query import Intent, resolve, side_questions, understand
+from rag.query import BODY_WRITTEN, Intent, resolve, side_questions, understand
 from rag.retrieval import IndexRetriever, to_chunk
 from rag.types import Answer, Citation
 from vectorstore.places import stem
 from vectorstore.store import Index
 
 RETRIEVE_K = 8
-_BODY_WRITTEN = {"人大": ("人大", "人民代表大会", "人代会"), "政协": ("政协",)}
 
 
 @dataclass
@@ -181,7 +180,7 @@ class Chain:
                       self._side(intent, text, places=(p,), districts=(p,) if p in intent.districts else ()))
                      for p, text in zip(compared, texts or [""] * len(compared), strict=True)]
         elif intent.kind == "comparison" and len(intent.bodies) == 2:
-            written = [next((w for w in _BODY_WRITTEN[b] if w in intent.text), b) for b in intent.bodies]
+            written = [next((w for w in BODY_WRITTEN[b] if w in intent.text), b) for b in intent.bodies]
             texts = side_questions(intent.text, written) or [""] * 2
             sides = [(b, {"district": place, "body": b} if place else {"body": b}, self._side(intent, text, body=b))
                      for b, text in zip(intent.bodies, texts, strict=True)]

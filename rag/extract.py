@@ -172,11 +172,11 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
     if want == "ordinal":
         return [(v, 1.0) for v in ordinals(text) if not intent.unit or unit_fits(intent.unit, v.unit, intent.units)]
     if want in ("entity", "name") and intent.head:
-        # a quoted name or a name ending in the asked kind ("青石路小学" for 学校), quoted names of it first
         # a quoted name of the asked kind ("《野生动物保护法》" for 哪部法律), a name ending in it ("青石路小学" for
         # 学校), any other quoted name last
-        kind = [(v, 1.0) for v in titled(text) if v.text.strip("“”《》")[-1:] in intent.head]
-        return kind + [(v, 0.9) for v in things(text, intent.head)] + [(v, 0.5) for v in titled(text)]
+        quoted = titled(text)
+        kind = [(v, 1.0) for v in quoted if v.text.strip("“”《》")[-1:] in intent.head]
+        return kind + [(v, 0.9) for v in things(text, intent.head)] + [(v, 0.5) for v in quoted]
     if want == "percent":  # "增长了多少" is mostly a percentage, sometimes a figure ("增长了2002班")
         exact = [(v, 1.0) for v in EXTRACTORS[want](text)]
         return exact or [(v, 0.4) for v in figures(text) if not intent.unit or unit_fits(intent.unit, v.unit)]
@@ -199,6 +199,15 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
 _DATE_GRAIN = (("[日号]", r"哪一?天|哪日|几月几[日号]|几号|什么日子"), ("月", r"哪个月|几月"), ("年", r"哪一?年"))
 
 
+def _bounds(parts: Sequence[str]) -> list[tuple[int, int]]:
+    """Start and end offsets of consecutive pieces of a text (its clauses)."""
+    out, pos = [], 0
+    for part in parts:
+        out.append((pos, pos + len(part)))
+        pos += len(part)
+    return out
+
+
 def _anchor_spots(tokens: Sequence[str], text: str, idf: dict[str, float]) -> list[tuple[int, float]]:
     return [(m.start(), _weight(t, idf)) for t in tokens if len(t) > 1 for m in re.finditer(re.escape(t), text)]
 
@@ -219,10 +228,7 @@ def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], 
         return sum(w / (1 + abs(at - v.start) / 15) for at, w in spots)
 
     total = max(1.0, sum(w for _, w in spots))
-    bounds, pos = [], 0
-    for part in clauses(sentence):
-        bounds.append((pos, pos + len(part)))
-        pos += len(part)
+    bounds = _bounds(clauses(sentence))
 
     def own_clause(v: Value) -> float:
         # "被评为优秀作品5篇" over "收到各类来稿40篇" for 被评为优秀作品的有多少篇: the value's
@@ -240,14 +246,11 @@ def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Seque
     """The shortest run of clauses (at most three) that holds the value and the most question words; words the
     article's title already names (its subject: "运动会") weigh less, they need not be repeated in the answer."""
     parts = clauses(sentence)
-    share = 0.0 if intent.want == "list" else TITLE_WORD_SHARE  # a list answers by itself: "设田径、游泳、跳绳3个大项"
-    idf = {t: _weight(t, idf) * (share if title and t in title else 1.0) for t in tokens}
     if len(sentence) <= 40 or len(parts) == 1:
         return sentence
-    bounds, pos = [], 0
-    for p in parts:
-        bounds.append((pos, pos + len(p)))
-        pos += len(p)
+    share = 0.0 if intent.want == "list" else TITLE_WORD_SHARE  # a list answers by itself: "设田径、游泳、跳绳3个大项"
+    idf = {t: _weight(t, idf) * (share if title and t in title else 1.0) for t in tokens}
+    bounds = _bounds(parts)
     holding = next((i for i, (a, b) in enumerate(bounds) if value is not None and a <= value.start < b), None)
     best, best_score = sentence, -1.0
     for i in range(len(parts)):

@@ -56,6 +56,8 @@ _QUESTION_WORDS = frozenset({
 })
 _BODY_WORDS = frozenset({"人大", "政协", "人大常委会", "常委会", "政协常委会", "区人大", "区政协", "县人大", "县政协", "市人大",
                          "市政协"})
+# How a question writes each body ("人代会" is the 人大's session).
+BODY_WRITTEN = {"人大": ("人大", "人民代表大会", "人代会"), "政协": ("政协",)}
 _FOLLOWUP_CUES = re.compile(r"^(?:其中|那|那么|他|她|它|该|这|此|其|另外|还有|同时)|呢[?？]?$|他们|她们|他在|她在")
 _LEADING_CUE = re.compile(r"^(?:其中|那么|那|另外|还有|同时)")
 _REPORTER = re.compile(r"记者|报道|撰写|写的|作者|采写")
@@ -129,7 +131,7 @@ def head_noun(text: str, want: str) -> str:
     """The kind of thing whose name is asked: "哪所学校" -> 学校, "那个培训班叫什么名字" -> 培训班."""
     if want == "entity":
         m = _WHICH_THING.search(text)
-        words = list(_segment(m.group(1))) if m else []
+        words = _segment(m.group(1)) if m else []
         return words[0] if words else ""
     if want == "name":
         m = _NAME_OF.search(text)
@@ -144,9 +146,7 @@ def _segment(text: str) -> list[str]:
 
 
 def _last_word(text: str) -> str:
-    from vectorstore.keyword import segmenter
-
-    words = segmenter().lcut(text)
+    words = _segment(text)
     return words[-1] if words and len(words[-1]) >= 2 else text[-2:]
 
 
@@ -208,7 +208,7 @@ def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
     unit = units[0] if units else ""
     roles = roles_of(q) if want == "person" else ()
     year_m = _YEAR.search(q)
-    both = bool(re.search(r"人大|人民代表大会|人大代表|人代会", q)) and "政协" in q
+    both = all(any(w in q for w in written) for written in BODY_WRITTEN.values())
     # "…多少条?…多少篇?": several questions in one message are answered side by side
     compare = bool(_COMPARE.search(q)) or len(re.findall(r"[?？]\s*(?=\S)", q)) >= 1 and len(places) >= 2
     return Intent(text=q, places=places, body=body_of(q), bodies=("人大", "政协") if both else (),

@@ -125,13 +125,14 @@ class Index:
         self._idf: dict[str, float] = {}
         # district -> bodies reported there, and every place named; asked on every question, so derived once per change.
         self._places: dict[str, set[str]] = {}
-        self._named: set[str] = set()
+        named: set[str] = set()
         self._articles: dict[str, str] = {}
         for c in chunks.values():
             if c.district:
                 self._places.setdefault(c.district, set()).update({c.body} if c.body else set())
-                self._named.add(c.district)
-            self._named.update(p for p in c.places.split(",") if p)
+                named.add(c.district)
+            named.update(p for p in c.places.split(",") if p)
+        self._named = frozenset(named)
 
     def document_frequency(self, text: str) -> int:
         """How many chunks hold the text (in their paragraph or title)."""
@@ -150,7 +151,7 @@ class Index:
     def place_names(self) -> frozenset[str]:
         """Every place the index's chunks are about or name."""
         self._load()
-        return frozenset(self._named)
+        return self._named
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency (substring occurrence in chunk texts), cached per token."""
