@@ -1,4 +1,9 @@
-"""The retrieval chain: question + history -> understanding -> retriever -> answerer -> Answer (a LangChain Runnable)."""
+"""The retrieval chain: question + history -> understanding -> retriever -> answerer -> Answer.
+
+`Chain.invoke` runs the two steps as plain calls; `Chain.runnable()` is the same two steps as a LangChain
+Runnable, for LangChain apps (streaming, callbacks, composition). LangChain is imported only there: its import
+pulls in langsmith (~0.45 s), which a one-shot `rag ask` cannot afford (cold-start budget 2 s).
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,28 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-
-from langchain_core.documents import Document
-from langchain_core.runnables import Runnable, RunnableLambda
+from typing import TYPE_CHECKING
 
 from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
 from rag.query import BODY_WRITTEN, Intent, resolve, side_questions, understand
-from rag.retrieval import IndexRetriever, to_chunk
 from rag.types import Answer, Citation
 from vectorstore.places import stem
 from vectorstore.store import Index
+from vectorstore.types import Hit
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
 
 RETRIEVE_K = 8
 
 
 @dataclass
 class Retrieved:
-    """What the answerer gets: the resolved question and, per side of the question, the documents found."""
+    """What the answerer gets: the resolved question and, per side of the question, the passages found."""
 
     question: str
     intent: Intent
-    sides: list[tuple[str, list[Document], Intent]] = field(default_factory=list)
+    sides: list[tuple[str, list[Hit], Intent]] = field(default_factory=list)
     refusal: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -50,9 +56,6 @@ class ExtractiveAnswerer:
     def __init__(self, index: Index) -> None:
         self.index = index
 
-    def as_runnable(self) -> Runnable:
-        return RunnableLambda(self.answer, name="ExtractiveAnswerer")
-
     def absent(self, intent: Intent) -> frozenset[str]:
         """The question's words that no chunk of the index contains."""
         tokens = (*intent.topic, *intent.context, intent.person)
@@ -60,9 +63,9 @@ class ExtractiveAnswerer:
         unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
         return frozenset(t for t in tokens if idf.get(t, 0) >= unseen)
 
-    def best(self, intent: Intent, docs: Sequence[Document], absent: frozenset[str]) -> Span | None:
+    def best(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> Span | None:
         """The best candidate span; `absent` is self.absent(intent), which the caller needs too."""
-        chunks = [to_chunk(d) for d in docs]
+        chunks = [h.chunk for h in hits]
         if not chunks:
             return None
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
@@ -75,9 +78,9 @@ class ExtractiveAnswerer:
         if r.refusal:
             return Answer(r.question, r.refusal, True, [], {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
         picked: list[tuple[str, Span]] = []
-        for side, docs, side_intent in r.sides:
+        for side, hits, side_intent in r.sides:
             absent = self.absent(side_intent)
-            span = self.best(side_intent, docs, absent)
+            span = self.best(side_intent, hits, absent)
             if span is None or not answerable(side_intent, span, absent):
                 nearest = span
                 what = f"{side}的" if side and len(r.sides) > 1 else ""
@@ -116,15 +119,22 @@ class ExtractiveAnswerer:
 
 
 class Chain:
-    """Builds the Runnable; holds the index so follow-up resolution can replay earlier turns."""
+    """Retrieve, then answer; holds the index so follow-up resolution can replay earlier turns."""
 
     def __init__(self, index: Index, answerer: ExtractiveAnswerer | None = None) -> None:
         self.index = index
         self.answerer = answerer or ExtractiveAnswerer(index)
 
+    def invoke(self, inputs: dict) -> Answer:
+        """{question, history, k, mode, district, body} -> Answer."""
+        return self.answerer.answer(self.retrieve(inputs))
+
     def runnable(self) -> Runnable:
-        return (RunnableLambda(self.retrieve, name="HybridRetrieve") | self.answerer.as_runnable()).with_config(
-            run_name="rag-answer")
+        """The same two steps as a LangChain Runnable (`.invoke`, `.batch`, callbacks, `|` composition)."""
+        from langchain_core.runnables import RunnableLambda
+
+        return (RunnableLambda(self.retrieve, name="HybridRetrieve")
+                | RunnableLambda(self.answerer.answer, name="ExtractiveAnswerer")).with_config(run_name="rag-answer")
 
     def resolve_history(self, question: str, history: Sequence[str]) -> Intent:
         known = self.index.place_names()
@@ -190,10 +200,10 @@ class Chain:
             sides = [(label, {**(where or {}), "body": body_filter}, side_intent) for label, where, side_intent in sides]
         out = Retrieved(intent.text, intent)
         for label, where, side_intent in sides:
-            retriever = IndexRetriever(index=self.index, k=max(k, RETRIEVE_K), mode=mode, where=where,
-                                       keyword_query=side_intent.keyword_query or None)
-            docs = retriever.invoke(dense_query(side_intent, where.get("district", "") if where else ""))
-            out.sides.append((label, docs, side_intent))
+            hits = self.index.search(dense_query(side_intent, where.get("district", "") if where else ""),
+                                     k=max(k, RETRIEVE_K), where=where, mode=mode,
+                                     keyword_query=side_intent.keyword_query or None)
+            out.sides.append((label, hits, side_intent))
         return out
 
     def _side(self, intent: Intent, text: str, **fixed) -> Intent:

@@ -12,6 +12,7 @@ from rag.errors import RagError
 from rag.settings import BUNDLED_CORPUS, Settings
 from rag.types import Answer
 from vectorstore.embedding import Embedder, ModelError
+from vectorstore.keyword import use_lexicon_cache
 from vectorstore.reading import read_source
 from vectorstore.store import DocumentInfo, Index, IngestReport, StoreError
 from vectorstore.types import Hit
@@ -24,6 +25,7 @@ class Pipeline:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        use_lexicon_cache(settings.cache_dir)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Pipeline:
@@ -40,10 +42,6 @@ class Pipeline:
     @cached_property
     def chain(self) -> Chain:
         return Chain(self.index)
-
-    @cached_property
-    def runnable(self):
-        return self.chain.runnable()
 
     def warm_up(self) -> None:
         """Load the model and the indexes now rather than on the first question."""
@@ -85,7 +83,7 @@ class Pipeline:
             raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
         t0 = time.perf_counter()
         try:
-            answer = self.runnable.invoke({"question": question, "history": list(history), "k": max(k, 1),
+            answer = self.chain.invoke({"question": question, "history": list(history), "k": max(k, 1),
                                            "mode": mode, "district": district, "body": body})
         except (ModelError, StoreError) as exc:
             raise RagError(str(exc)) from exc

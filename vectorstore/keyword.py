@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -21,6 +22,18 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:多|余)?(?:万|亿)?(?:多|余)?")
 _WORDISH = re.compile(r"[\w\u4e00-\u9fff]")
 
 
+_LEXICON_CACHE: Path | None = None
+
+
+def use_lexicon_cache(folder: Path | None) -> None:
+    """Where the fast-opening copy of jieba's dictionary lives (vectorstore.lexicon); None: jieba's own loading.
+
+    Takes effect for a segmenter not yet built (the first call of `segmenter()` builds it).
+    """
+    global _LEXICON_CACHE
+    _LEXICON_CACHE = Path(folder) if folder else None
+
+
 @functools.lru_cache(maxsize=1)
 def segmenter():
     """A private jieba tokenizer with the project's terms (the global one stays untouched)."""
@@ -29,7 +42,12 @@ def segmenter():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
-    tok = jieba.Tokenizer()
+    if _LEXICON_CACHE is not None:
+        from vectorstore.lexicon import tokenizer
+
+        tok = tokenizer(_LEXICON_CACHE)
+    else:
+        tok = jieba.Tokenizer()
     for term in USER_TERMS:
         tok.add_word(term, freq=200000)
     return tok

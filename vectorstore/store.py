@@ -1,4 +1,8 @@
-"""The index: chunks in Chroma (through LangChain) plus a BM25 keyword index derived from them; hybrid search."""
+"""The index: chunks in Chroma plus a BM25 keyword index derived from them; hybrid search.
+
+Chroma is used through its own client: LangChain's `Chroma` wrapper (`Index.vectorstore`, for LangChain apps)
+imports langchain_core's runnables and langsmith, ~0.45 s that a one-shot question cannot afford.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from vectorstore.types import Chunk, Hit
 
 RRF_K = 60
 ADD_BATCH = 64
+# Rows per `get`: Chroma 1.5 refuses a read of more than 32,766 rows at once ("too many SQL variables").
+READ_PAGE = 5000
 Progress = Callable[[int, int, str], None]
 
 
@@ -72,6 +78,8 @@ class Index:
         self.embedder = embedder
         self.model_name = model_name
         self.chroma_url = chroma_url
+        self._client = None
+        self._collection = None
         self._vs = None
         self._chunks: dict[str, Chunk] | None = None
         self._order: list[str] = []
@@ -87,11 +95,11 @@ class Index:
         return "chroma-server" if self.chroma_url else "chroma-embedded"
 
     @property
-    def vectorstore(self):
-        if self._vs is None:
+    def collection(self):
+        """The Chroma collection (opened on first use); vectors are always ours, never Chroma's default model."""
+        if self._collection is None:
             import chromadb
             from chromadb.config import Settings as ChromaSettings
-            from langchain_chroma import Chroma
 
             chroma_settings = ChromaSettings(anonymized_telemetry=False)
             try:
@@ -104,17 +112,35 @@ class Index:
                 else:
                     (self.home / "chroma").mkdir(parents=True, exist_ok=True)
                     client = chromadb.PersistentClient(path=str(self.home / "chroma"), settings=chroma_settings)
-                self._vs = Chroma(client=client, collection_name=_collection_name(self.model_name),
-                                  embedding_function=self.embedder,
-                                  collection_metadata={"hnsw:space": "cosine"})
+                self._client = client
+                self._collection = client.get_or_create_collection(
+                    _collection_name(self.model_name), embedding_function=None, metadata={"hnsw:space": "cosine"})
             except Exception as exc:
                 raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+        return self._collection
+
+    @property
+    def vectorstore(self):
+        """The same collection as LangChain's `Chroma` vector store, for LangChain apps."""
+        if self._vs is None:
+            from langchain_chroma import Chroma
+
+            collection = self.collection
+            self._vs = Chroma(client=self._client, collection_name=collection.name,
+                              embedding_function=_langchain_embeddings(self.embedder), collection_metadata={"hnsw:space": "cosine"})
         return self._vs
 
     def _load(self) -> dict[str, Chunk]:
         if self._chunks is None:
-            got = self.vectorstore.get(include=["documents", "metadatas"])
-            chunks = {i: _chunk_from(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=False)}
+            chunks: dict[str, Chunk] = {}
+            offset = 0
+            while True:
+                got = self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset)
+                chunks.update((i, _chunk_from(i, d, m or {}))
+                              for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
+                if len(got["ids"]) < READ_PAGE:
+                    break
+                offset += READ_PAGE
             self._set_chunks(chunks)
         return self._chunks
 
@@ -262,19 +288,21 @@ class Index:
                 if path.startswith(prefix) and path not in seen_paths and not Path(path).exists():
                     delete |= ids
 
-        vs = self.vectorstore
+        collection = self.collection
         if delete:
-            vs.delete(ids=sorted(delete))
+            collection.delete(ids=sorted(delete))
             for cid in delete:
                 current.pop(cid, None)
         for c in updates:
-            vs._collection.update(ids=[c.id], metadatas=[c.metadata()])
+            collection.update(ids=[c.id], metadatas=[c.metadata()])
             current[c.id] = c
         for start in range(0, len(new_chunks), ADD_BATCH):
             batch = new_chunks[start : start + ADD_BATCH]
             if progress:
                 progress(start + len(batch), len(new_chunks), "embedding")
-            vs.add_texts([c.text for c in batch], metadatas=[c.metadata() for c in batch], ids=[c.id for c in batch])
+            texts = [c.text for c in batch]
+            collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
+                              documents=texts, metadatas=[c.metadata() for c in batch])
             for c in batch:
                 current[c.id] = c
         self._set_chunks(current)
@@ -302,8 +330,8 @@ class Index:
             clauses = [{key: {"$in": [v] if isinstance(v, str) else list(v)}} for key, v in where.items()]
             flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         vec = self.embedder.embed_query(query)
-        found = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vec, k=k, filter=flt)
-        return [(doc.id, 1.0 - float(dist)) for doc, dist in found]
+        found = self.collection.query(query_embeddings=[vec], n_results=k, where=flt, include=["distances"])
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def sparse(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
         if not self._load():
@@ -362,3 +390,9 @@ class Index:
 def _keyword_text(c: Chunk) -> str:
     """What BM25 sees: the paragraph plus its labels, so "西工区" finds a paragraph that says only "区"."""
     return " ".join(x for x in (c.district, c.body, c.section, c.text) if x)
+
+
+def _langchain_embeddings(embedder):
+    """LangChain's `Embeddings` for the store's model (tests pass one directly)."""
+    as_langchain = getattr(embedder, "as_langchain", None)
+    return as_langchain() if as_langchain else embedder
