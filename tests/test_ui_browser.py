@@ -90,6 +90,18 @@ def _ask(page, question: str, turn: int) -> float:
     return time.monotonic() - started
 
 
+def test_the_ask_api_answers_gradio_client_with_citations(server):
+    """`rag ui` serves its page before the index is open; /ask waits for it and answers as `rag ask --json`."""
+    from gradio_client import Client
+
+    client = Client(server, verbose=False)
+    got = client.predict("二七区新增多少学位?", api_name="/ask")
+    assert "1.04万" in got["answer"] and not got["refused"]
+    assert got["citations"][0]["source"] == "001_187c4b3ab0ed4735.txt" and "1.04万" in got["citations"][0]["quote"]
+    follow = client.predict("有多少所学校投入使用?", ["二七区新增多少学位?"], api_name="/ask")
+    assert "14所" in follow["answer"]
+
+
 def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_path):
     from playwright.sync_api import expect
 

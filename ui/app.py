@@ -45,6 +45,7 @@ EVAL_FILES = (PROJECT_ROOT / "evals" / "last_run.json", PROJECT_ROOT / "evals" /
 STREAM_STEPS = 8
 STREAM_DELAY_S = 0.03
 PENDING = '<span class="rag-pending">正在检索…</span>'
+LOADING = '<span class="rag-pending">正在加载索引(页面先开,首次回答稍等几秒)…</span>'
 SOURCES_PLACEHOLDER = '<div class="rag-empty">提问后,这里显示答案中每个 [n] 的来源段落。</div>'
 
 CSS = """
@@ -174,8 +175,46 @@ def _error_message(text: str) -> str:
     return f'<span class="rag-badge rag-error">出错</span>{_md_escape(text)}'
 
 
+class Loader:
+    """Opens the index (indexing the bundled corpus into an empty store) and warms the question path in a
+    background thread, so the page is served at once; whatever needs the index waits for it."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.done = threading.Event()
+        self.error: str | None = None
+
+    def start(self) -> Loader:
+        threading.Thread(target=self._run, name="rag-loader", daemon=True).start()
+        return self
+
+    def _run(self) -> None:
+        t0 = time.perf_counter()
+        try:
+            report = self.pipeline.ensure_ingested()
+            if report is not None:
+                print(f"indexed the bundled corpus: {report.chunks} chunks", file=sys.stderr)
+            self.pipeline.warm_up()
+            print(f"ready to answer ({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+        except RagError as exc:
+            self.error = str(exc)
+            print(f"error: {exc}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - shown in the page and the log instead of a dead thread
+            self.error = f"加载失败: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            print(f"error: {self.error}", file=sys.stderr)
+        finally:
+            self.done.set()
+
+    def wait(self) -> None:
+        """Block until loaded; RagError if loading failed."""
+        self.done.wait()
+        if self.error:
+            raise RagError(self.error)
+
+
 def respond(message: str, history: Sequence[Any], district: str | None, body: str | None, k: float,
-            pipeline: Pipeline, *, lock: AbstractContextManager | None = None) -> Iterator[tuple[str, str]]:
+            pipeline: Pipeline, *, lock: AbstractContextManager | None = None,
+            loader: Loader | None = None) -> Iterator[tuple[str, str]]:
     """Answer one chat message: yields (message text, sources HTML) as the answer streams in, sources last."""
     question = (message or "").strip()
     if not question:
@@ -183,8 +222,10 @@ def respond(message: str, history: Sequence[Any], district: str | None, body: st
         return
     earlier = user_turns(history)
     turn = len(earlier) + 1
-    yield PENDING, ""
+    yield (PENDING if loader is None or loader.done.is_set() else LOADING), ""
     try:
+        if loader is not None:
+            loader.wait()
         with lock or nullcontext():
             answer = pipeline.ask(question, earlier, k=int(k or DEFAULT_K), district=_choice(district),
                                   body=_choice(body))
@@ -381,10 +422,22 @@ def eval_view(path: Path | None = None) -> tuple[str, str]:
 
 
 # -- page -------------------------------------------------------------------
-def build_demo(pipeline: Pipeline) -> gr.Blocks:
-    """Wire the page; nothing is loaded or served until the page is launched and used."""
+def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
+    """Wire the page; nothing is loaded or served until the page is launched and used.
+
+    With a `loader` (started by `launch`), questions, uploads and the document list wait for it.
+    """
     lock = threading.RLock()  # one ingest at a time, and no question mid-ingest
     upload_dir = pipeline.settings.home / "uploads"
+
+    def loaded() -> str | None:
+        """None once the index is open, else why not (after waiting for it)."""
+        try:
+            if loader is not None:
+                loader.wait()
+        except RagError as exc:
+            return str(exc)
+        return None
 
     def chat(message: str, history: list, sections: list[str], district: str, body: str, k: float):
         question = (message or "").strip()
@@ -392,22 +445,42 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         history = [*(history or []), {"role": "user", "content": question}]
-        for text, sources in respond(question, history[:-1], district, body, k, pipeline, lock=lock):
+        for text, sources in respond(question, history[:-1], district, body, k, pipeline, lock=lock, loader=loader):
             shown = [*history, {"role": "assistant", "content": text}]
             if sources:
                 sections = [*sections, sources]
             yield "", shown, sections, sources_panel(sections) if sources else gr.skip()
 
+    def ask(question: str, history: list[str] | None = None) -> dict:
+        """One question (and the conversation's earlier questions) -> the answer and its citations, as `rag ask --json`."""
+        problem = loaded()
+        if problem:
+            raise gr.Error(problem)
+        if not isinstance(question, str) or not question.strip():
+            raise gr.Error("the question is empty")
+        earlier = [h for h in (history or []) if isinstance(h, str) and h.strip()]
+        try:
+            with lock:
+                return pipeline.ask(question, earlier).to_json()
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+
     def pick_example(evt: gr.SelectData) -> str:
         return _text(evt.value)
 
     def refresh_index():
+        problem = loaded()
+        if problem:
+            return f"索引无法打开: {_md_escape(problem)}", [], gr.update(choices=[ALL])
         with lock:
             rows = documents_table(pipeline)
             districts = pipeline.districts()
         return index_summary(rows), rows, gr.update(choices=[ALL, *districts])
 
     def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
+        problem = loaded()
+        if problem:
+            return (f"索引无法打开: {_md_escape(problem)}", *refresh_index(), None)
         status, problems = ingest_uploads(files, pipeline, upload_dir,
                                           lambda f, what: progress(f, desc=what), lock=lock)
         for p in problems:
@@ -467,6 +540,7 @@ def build_demo(pipeline: Pipeline) -> gr.Blocks:
         refresh.click(refresh_index, None, [summary, docs, district])
         reload_eval.click(eval_view, None, [eval_md, eval_charts])
         demo.load(refresh_index, None, [summary, docs, district]).then(eval_view, None, [eval_md, eval_charts])
+        gr.api(ask, api_name="ask")  # Client(url).predict("问题", api_name="/ask") -> {"answer", "citations", ...}
     return demo
 
 
@@ -498,25 +572,22 @@ def _check_port(host: str, port: int) -> None:
 
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None) -> None:
-    """Index the bundled corpus if the store is empty, load the model, then serve until interrupted."""
+    """Serve the page at once; the index opens (the bundled corpus indexed into an empty store) in the background."""
     from rag.pipeline import Pipeline
 
-    _check_port(host, port)  # before a minute of indexing, not after
+    _check_port(host, port)  # before anything slow, not after
     pipeline = Pipeline.from_settings(settings)
-    print("loading the index and the model…", file=sys.stderr)
-    report = pipeline.ensure_ingested()
-    if report is not None:
-        print(f"indexed the bundled corpus: {report.chunks} chunks", file=sys.stderr)
-    pipeline.warm_up()  # so the first question does not wait for the model
+    print("opening the index in the background; the page is served meanwhile", file=sys.stderr)
+    loader = Loader(pipeline).start()
     if not _is_loopback(host) and not auth:
         print(f"warning: serving on {host} without --auth: anyone who can reach this port can use it",
               file=sys.stderr)
-    demo = build_demo(pipeline)
+    demo = build_demo(pipeline, loader)
     try:
         demo.queue().launch(
             server_name=host, server_port=port, auth=auth, share=False, prevent_thread_lock=False,
             footer_links=["gradio", "settings"], ssr_mode=False, mcp_server=False,
             max_file_size=SERVER_MAX_FILE_SIZE, theme=_theme(), css=CSS,
         )
-    except OSError as exc:  # the port was taken while the model loaded
+    except OSError as exc:  # the port was taken since the check
         raise RagError(f"cannot listen on {host}:{port}; pick a free port with --port N") from exc

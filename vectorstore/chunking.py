@@ -7,9 +7,23 @@ import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from vectorstore.places import count_places, main_place
 from vectorstore.types import Chunk
+
+
+def _code_version() -> str:
+    """A hash of the code that turns a file into chunks: `rag ingest` skips a file whose text and chunker are
+    both unchanged, and re-chunks every file after an upgrade changed how chunks are cut or labelled."""
+    here = Path(__file__).parent
+    h = hashlib.sha1()
+    for name in ("chunking.py", "places.py", "keyword.py", "lexicon.py", "reading.py", "types.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()[:12]
+
+
+CHUNKER = _code_version()
 
 FINAL_PUNCT = "。!?;…！？；.”」』\"'）)"
 CLAUSE_PUNCT = "。!?;,、:！？；，：…"
@@ -396,5 +410,5 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
                 id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:20], text=piece, source=source,
                 path=path, paragraph=group[0].index, start=start, end=end, title=title, section=section,
                 district=district, body=body, year=year, reporter=reporter, byline=byline, places=places_of(piece),
-                file_hash=file_hash, breaks=breaks))
-    return chunks
+                file_hash=file_hash, chunker=CHUNKER, breaks=breaks))
+    return [replace(c, file_chunks=len(chunks)) for c in chunks]

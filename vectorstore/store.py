@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vectorstore.chunking import chunk_document
+from vectorstore.chunking import CHUNKER, chunk_document
 from vectorstore.keyword import KeywordIndex, tokenize
 from vectorstore.reading import UnreadableFile, discover, read_source
 from vectorstore.types import Chunk, Hit
@@ -268,10 +268,14 @@ class Index:
                 skipped.append((str(f), str(exc)))
                 continue
             seen_paths.add(str(f))
+            old_ids = by_path.get(str(f), set())
+            if old_ids and all(current[i].file_hash == src.sha256 and current[i].chunker == CHUNKER
+                               and current[i].file_chunks == len(old_ids) for i in old_ids):
+                unchanged += len(old_ids)  # same text, same chunker, all its chunks stored: nothing to do
+                continue
             chunks = chunk_document(src.text, f.name, str(f), src.sha256)
             if not chunks:
                 skipped.append((str(f), "no article paragraphs found"))
-            old_ids = by_path.get(str(f), set())
             new_ids = {c.id for c in chunks}
             delete |= old_ids - new_ids
             for c in chunks:

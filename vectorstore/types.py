@@ -25,6 +25,8 @@ class Chunk:
     byline: str = ""  # the byline as printed ("记者 张三"): a verbatim quote for "who reported it"
     places: str = ""  # places the paragraph names, most named first, comma-separated
     file_hash: str = ""
+    chunker: str = ""  # vectorstore.chunking.CHUNKER: the code that cut it (a new version re-chunks unchanged files)
+    file_chunks: int = 0  # how many chunks its file gave: fewer in the store means an ingest was cut short
     # Offsets in `text` where a column's tail printed above its head was joined back: text that
     # crosses one is not contiguous in the file, so a verbatim quote must stop there.
     breaks: str = ""
