@@ -190,7 +190,8 @@ def doctor(as_json: bool) -> None:
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
         report["embedding"]["error"] = str(exc).splitlines()[0]
         ok = False
-    report["store"] = {"kind": p.index.kind, "location": p.index.location, "home": str(settings.home)}
+    report["store"] = {"kind": p.index.kind, "location": p.index.location, "collection": p.index.collection_name,
+                       "home": str(settings.home)}
     try:
         report["store"]["chunks"] = p.index.count()
         report["store"]["documents"] = len(p.index.documents())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from rag.values import Value
-from vectorstore.places import is_place, posseg, word_frequency
+from vectorstore.places import is_place, tagged, word_frequency
 
 # The commonest single-character surnames (about 99% of the population) and the usual two-character ones.
 SURNAMES = set(
@@ -116,7 +116,7 @@ def names_in(text: str, roles: tuple[str, ...] = ()) -> list[Value]:
             out.append(Value("person", m.end(), m.end() + len(name), name))
     # jieba's HMM finds names it has never seen; a tagged word its dictionary holds ("足球") is no news name.
     pos = 0
-    for word, tag in posseg().cut(text):
+    for word, tag in tagged(text):
         if tag in _PERSON_TAGS and 2 <= len(word) <= 4 and (word[0] in SURNAMES or word.startswith(COMPOUND_SURNAMES)) \
                 and not _ROLE.search(word) and not is_place(word) and word_frequency(word) == 0 \
                 and not any(v.start <= pos < v.end for v in out):

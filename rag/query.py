@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from rag.people import ROLE_ENDINGS
 from vectorstore.chunking import body_of
 from vectorstore.keyword import tokenize
-from vectorstore.places import is_place, mentions, places_in, posseg, stem
+from vectorstore.places import is_place, mentions, places_in, stem, tagged
 
 # "哪所学校", "哪家医院", "哪支球队": the name of a thing of the kind named after the measure word.
 # ("哪项工作", "哪种方式" ask for a description, not a name.)
@@ -109,7 +109,7 @@ def asked_unit(text: str) -> str:
         return "个"  # "多少个人民调解室": jieba would read 个人
     if rest[0] in _MEASURE_CHARS and not rest.startswith(("天数", "年来")):
         return rest[0]  # "多少名省、市…代表": jieba would read 名省
-    words = list(posseg().cut(rest))
+    words = tagged(rest)
     if not words:
         return ""
     word, tag = words[0]

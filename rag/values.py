@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vectorstore.places import is_place, places_in, posseg, word_frequency
+from vectorstore.places import is_place, places_in, tagged, word_frequency
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,7 @@ def things(text: str, head: str) -> list[Value]:
     "南阳队". A word ending in the head noun (or in one of its characters) with the proper words before it."""
     if not head:
         return []
-    words = [(w, tag) for w, tag in posseg().cut(text)]
+    words = tagged(text)
     starts, pos = [], 0
     for w, _ in words:
         starts.append(pos)

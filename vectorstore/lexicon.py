@@ -3,11 +3,12 @@
 jieba keeps its dictionary (349k words and every prefix of them, ~500k keys) in a dict that it unmarshals from
 its cache on first use: ~0.6 s, a third of a one-shot `rag ask`, which then looks up a few hundred keys. Here the
 same keys and frequencies are written once (per jieba dictionary) as sorted 64-bit hashes and their values
-(numpy files, ~6 MB in the model cache) and looked up by binary search (~1.5 µs a key against a dict's 0.2 µs).
+(numpy files, ~6 MB in the model cache, read in ~3 ms) and looked up by binary search (~1.5 µs a key against a
+dict's 0.2 µs); each answer is remembered, so a long-lived process pays it once per distinct string.
 
-A process that segments a lot (an ingest) pays the difference on every lookup, so after `SWITCH_AFTER` lookups,
-about the cost of loading the dict, the table swaps jieba's own dict in: never more than twice the better of
-the two choices made in hindsight. Segmentation is the same either way (tests/test_keyword.py pins it).
+A process that segments a lot of new text (an ingest) pays the difference on every new string, so after
+`SWITCH_AFTER` of them, about the cost of loading the dict, the table swaps jieba's own dict in: never more than
+twice the better of the two choices made in hindsight. Segmentation is the same either way (tests/test_keyword.py pins it).
 """
 
 from __future__ import annotations
@@ -45,20 +46,21 @@ class Lexicon:
         self._keys = keys
         self._freqs = freqs
         self._added: dict[str, int] = {}  # jieba's add_word (the project's terms)
+        self._seen: dict[str, int | None] = {}  # answers so far: a long-lived process reads the same words again
         self._tokenizer = tokenizer
         self._lookups = 0
 
     def _find(self, word: str) -> int | None:
+        if word in self._seen:
+            return self._seen[word]
         self._lookups += 1
         if self._lookups > SWITCH_AFTER:
             self._switch()
-        if word in self._added:
-            return self._added[word]
         key = _key(word)
         i = int(self._keys.searchsorted(np.int64(key)))
-        if i < len(self._keys) and int(self._keys[i]) == key:
-            return int(self._freqs[i])
-        return None
+        found = int(self._freqs[i]) if i < len(self._keys) and int(self._keys[i]) == key else None
+        self._seen[word] = found
+        return found
 
     def _switch(self) -> None:
         """Give the tokenizer jieba's own dict (from jieba's cache) with the words added since."""
@@ -70,6 +72,7 @@ class Lexicon:
         freq.update(self._added)
         self._tokenizer.FREQ = freq
         self._lookups = -(1 << 62)  # this table is no longer the tokenizer's
+        self._seen = {}
 
     def __contains__(self, word: object) -> bool:
         return isinstance(word, str) and self._find(word) is not None
@@ -86,6 +89,7 @@ class Lexicon:
 
     def __setitem__(self, word: str, freq: int) -> None:
         self._added[word] = freq
+        self._seen[word] = freq
 
 
 def _build(folder: Path) -> None:
@@ -126,8 +130,8 @@ def tokenizer(cache_dir: Path):
         if not (folder / "meta.json").is_file():
             _build(folder)
         meta = json.loads((folder / "meta.json").read_text())
-        keys = np.load(folder / "keys.npy", mmap_mode="r")
-        freqs = np.load(folder / "freqs.npy", mmap_mode="r")
+        keys = np.load(folder / "keys.npy")
+        freqs = np.load(folder / "freqs.npy")
         if len(keys) != meta["words"] or len(freqs) != meta["words"]:
             raise ValueError("truncated table")
     except (OSError, ValueError, KeyError, RuntimeError):

@@ -53,6 +53,13 @@ def posseg():
     return tagger
 
 
+@functools.lru_cache(maxsize=8192)
+def tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """(word, part of speech) of the text, by `posseg()`; remembered, since every question reads its candidate
+    paragraphs again (~5 ms a question on 2 cores)."""
+    return tuple((p.word, p.flag) for p in posseg().cut(text))
+
+
 def suffix_of(name: str) -> str:
     return next((s for s in SUFFIXES if name.endswith(s) and len(name) > len(s)), "")
 
@@ -94,7 +101,7 @@ def places_in(text: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     pos = 0
     prev: tuple[int, str, str] | None = None  # (offset, word, tag)
-    for word, tag in posseg().cut(text):
+    for word, tag in tagged(text):
         at = pos
         pos += len(word)
         if is_place(word, tag):

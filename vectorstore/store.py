@@ -91,6 +91,10 @@ class Index:
         return self.chroma_url or str(self.home / "chroma")
 
     @property
+    def collection_name(self) -> str:
+        return _collection_name(self.model_name)
+
+    @property
     def kind(self) -> str:
         return "chroma-server" if self.chroma_url else "chroma-embedded"
 
@@ -114,7 +118,7 @@ class Index:
                     client = chromadb.PersistentClient(path=str(self.home / "chroma"), settings=chroma_settings)
                 self._client = client
                 self._collection = client.get_or_create_collection(
-                    _collection_name(self.model_name), embedding_function=None, metadata={"hnsw:space": "cosine"})
+                    self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
             except Exception as exc:
                 raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
         return self._collection
