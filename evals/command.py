@@ -46,8 +46,28 @@ def metrics_table(columns: dict[str, dict[str, float]], counts: dict[str, int] |
 
 
 def _write_json(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise RagError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _check_writable(option: str, path: Path | None) -> None:
+    """Before the run, not after it: an output file that cannot be written is said at once."""
+    if path is None or str(path) == "-":
+        return
+    if path.is_dir():
+        raise RagError(f"{option} {path}: is a folder; give a file name")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):  # opened for writing, nothing written
+            pass
+    except OSError as exc:
+        raise RagError(f"{option} {path}: cannot write there ({exc.strerror or exc}); pick a writable path") from exc
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 @click.command("eval")
@@ -82,6 +102,8 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
     from vectorstore.reading import discover
 
     items = load_set(set_path)  # a bad set fails before the model loads
+    for option, path in (("--json", json_out), ("--report", report_out), ("--write-baseline", write_baseline)):
+        _check_writable(option, path)
     base = read_baseline(baseline) if baseline else None
     settings = Settings.from_env()
     to_err = json_out is not None and str(json_out) == "-"  # with --json - the JSON owns stdout

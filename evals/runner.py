@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from evals import metrics as m
 from rag.errors import RagError
-from rag.history import json_lines, user_turns
+from rag.history import json_lines, question_of, user_turns
 from rag.types import Answer
 
 RETRIEVAL_K = 5  # hit@5 needs five hits; ask() keeps its own k
@@ -145,11 +145,7 @@ def _strings(raw: Any, key: str, where: str) -> tuple[str, ...]:
 
 def parse_item(obj: Any, where: str) -> EvalItem:
     """One eval line, checked; `where` is 'file:line' for the error message."""
-    if not isinstance(obj, dict):
-        raise RagError(f"{where}: each line must be a JSON object")
-    q = obj.get("question")
-    if not isinstance(q, str) or not q.strip():
-        raise RagError(f"{where}: 'question' must be a non-empty string")
+    q = question_of(obj, where)
     answerable = obj.get("answerable", True)
     if not isinstance(answerable, bool):
         raise RagError(f"{where}: 'answerable' must be true or false")
@@ -160,7 +156,7 @@ def parse_item(obj: Any, where: str) -> EvalItem:
     qtype = obj.get("type") or ("unanswerable" if not answerable else "other")
     if not isinstance(qtype, str):
         raise RagError(f"{where}: 'type' must be a string")
-    return EvalItem(id=str(obj.get("id") or where.rsplit(":", 1)[-1]), question=q.strip(),
+    return EvalItem(id=str(obj.get("id") or where.rsplit(":", 1)[-1]), question=q,
                     history=user_turns(obj.get("history"), where), answerable=answerable,
                     must=tuple(tuple(g) for g in must_raw), sources=_strings(obj.get("sources"), "sources", where),
                     evidence=_strings(obj.get("evidence"), "evidence", where), type=qtype)

@@ -64,13 +64,20 @@ class ExtractiveAnswerer:
         return frozenset(t for t in tokens if idf.get(t, 0) >= unseen)
 
     def best(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> Span | None:
-        """The best candidate span; `absent` is self.absent(intent), which the caller needs too."""
+        """The best candidate span; `absent` is self.absent(intent), which the caller needs too.
+
+        An upload (anyone with the page can add one) does not outrank an indexed article that answers the
+        question: it answers what the indexed articles do not say.
+        """
         chunks = [h.chunk for h in hits]
         if not chunks:
             return None
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
         articles = {c.source: self.index.article_text(c.source) for c in chunks}
         spans = candidates(intent, chunks, idf, absent, articles)
+        if spans and spans[0].chunk.origin == "upload":
+            indexed = next((s for s in spans if s.chunk.origin != "upload" and answerable(intent, s, absent)), None)
+            return indexed or spans[0]
         return spans[0] if spans else None
 
     def answer(self, r: Retrieved) -> Answer:
@@ -115,7 +122,8 @@ class ExtractiveAnswerer:
         c = span.chunk
         return Citation(n=n, source=c.source, paragraph=c.paragraph, title=c.title, district=c.district,
                         quote=verbatim_quote(c, span.sentence, span.text), score=round(span.score, 3), body=c.body, reporter=c.reporter,
-                        section=c.section, year=c.year, context=c.text, start=c.start, end=c.end)
+                        section=c.section, year=c.year, origin=c.origin, ingested=c.ingested, context=c.text,
+                        start=c.start, end=c.end)
 
 
 class Chain:

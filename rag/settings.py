@@ -10,6 +10,7 @@ from pathlib import Path
 import platformdirs
 
 from rag.errors import RagError
+from vectorstore.errors import mask_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_CORPUS = PROJECT_ROOT / "data" / "corpus"
@@ -33,7 +34,7 @@ class Settings:
         cache = env.get("RAG_CACHE_DIR") or platformdirs.user_cache_dir("rag-zh")
         url = env.get("RAG_CHROMA_URL") or None
         if url and not url.startswith(("http://", "https://")):
-            raise RagError(f"RAG_CHROMA_URL={url!r} is not a URL; use http://host:port or unset it")
+            raise RagError(f"RAG_CHROMA_URL={mask_url(url)!r} is not a URL; use http://host:port or unset it")
         return cls(
             home=Path(home).expanduser(),
             cache_dir=Path(cache).expanduser(),

@@ -20,6 +20,8 @@ class Citation:
     reporter: str = ""
     section: str = ""
     year: int = 0
+    origin: str = ""  # "bundled", "file" or "upload" (an upload is never mistaken for an indexed article)
+    ingested: str = ""  # when the source was indexed (UTC)
     context: str = ""  # the whole paragraph the quote was taken from
     start: int = 0  # character span of the paragraph in the source file
     end: int = 0

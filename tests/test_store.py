@@ -203,7 +203,7 @@ class SimulatedCrash(RuntimeError):
 
 
 def crash_before_keyword_save(monkeypatch: pytest.MonkeyPatch) -> None:
-    def crash(self: Index, fp: str) -> None:
+    def crash(self: Index, *args) -> None:
         raise SimulatedCrash("killed after Chroma was written, before the keyword index was saved")
 
     monkeypatch.setattr(Index, "_save_keyword", crash)

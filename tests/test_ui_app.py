@@ -23,6 +23,7 @@ from ui.app import (
     respond,
     user_turns,
 )
+from ui.net import is_loopback, server_name
 
 ARTICLE = """金水区人大常委会工作报告解读
 
@@ -179,13 +180,52 @@ def test_an_uploaded_article_is_kept_indexed_and_answerable(tmp_path, settings):
     seen: list[float] = []
     status, problems = ingest_uploads([upload], p, settings.home / "uploads", lambda f, what: seen.append(f))
     assert problems == [] and "新增 2 个段落" in status
-    assert (settings.home / "uploads" / "金水区新闻.txt").read_text(encoding="utf-8") == ARTICLE
+    (kept,) = (settings.home / "uploads").glob("*/金水区新闻.txt")  # one folder per content
+    assert kept.read_text(encoding="utf-8") == ARTICLE
     assert seen and seen[-1] == 1.0 and all(0 <= f <= 1 for f in seen)
     assert [(d.source, d.district, d.chunks) for d in p.documents()] == [("金水区新闻.txt", "金水区", 2)]
     text, sources = list(respond("金水区新增多少学位?", [], ALL, ALL, 5, p))[-1]
     assert "6200" in _visible(text) and "金水区新闻.txt" in sources
     # the same upload again changes nothing
     assert "新增 0 个段落" in ingest_uploads([upload], p, settings.home / "uploads")[0]
+
+
+@pytest.mark.slow
+def test_an_upload_neither_replaces_nor_impersonates_an_article(corpus_index, tmp_path):
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(corpus_index.home, home)
+    base = Settings.from_env()
+    p = Pipeline(Settings(home=home, cache_dir=base.cache_dir, embed_model=base.embed_model))
+    drop = tmp_path / "gradio-tmp"
+    drop.mkdir()
+    fake = drop / "001_187c4b3ab0ed4735.txt"  # a bundled article's file name
+    fake.write_text("二七区今年新增优质学位99万个。\n", encoding="utf-8")
+    assert ingest_uploads([fake], p, p.upload_dir)[1] == []
+    answer = p.ask("二七区新增多少学位?")
+    assert "1.04万" in answer.answer and "99万" not in answer.answer
+    assert answer.citations[0].origin != "upload"
+    hit = next(h for h in p.search("二七区今年新增优质学位99万个", k=8) if "99万" in h.chunk.text)
+    assert hit.chunk.source == fake.name and hit.chunk.origin == "upload" and hit.chunk.ingested
+    card = app.render_card(Citation(1, fake.name, 1, "", "二七区", "二七区今年新增优质学位99万个。", 1.0,
+                                    origin="upload", ingested=hit.chunk.ingested))
+    assert "用户上传" in card
+
+    # Another file under a taken name is another document, beside the first; the same file again is a no-op.
+    for text in ("青石县新建学校3所。\n", "白河县新建学校5所。\n"):
+        (drop / "evil.txt").write_text(text, encoding="utf-8")
+        assert ingest_uploads([drop / "evil.txt"], p, p.upload_dir)[1] == []
+    assert "新增 0 个段落" in ingest_uploads([drop / "evil.txt"], p, p.upload_dir)[0]
+    kept = sorted(f.read_text(encoding="utf-8") for f in p.upload_dir.glob("*/evil.txt"))
+    assert kept == ["白河县新建学校5所。\n", "青石县新建学校3所。\n"]
+    assert sum(d.source == "evil.txt" for d in p.documents()) == 2
+
+    # A file the index rejects is not kept.
+    (drop / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    status, problems = ingest_uploads([drop / "binary.txt"], p, p.upload_dir)
+    assert problems and "binary" in problems[0]
+    assert not list(p.upload_dir.glob("*/binary.txt"))
 
 
 # -- loading in the background --------------------------------------------------------
@@ -259,8 +299,11 @@ def test_building_the_page_loads_and_serves_nothing(settings):
 
 
 def test_loopback_detection():
-    assert app._is_loopback("127.0.0.1") and app._is_loopback("localhost") and app._is_loopback("::1")
-    assert not app._is_loopback("0.0.0.0") and not app._is_loopback("192.168.1.5")
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+    assert is_loopback("[::1]")
+    # Gradio builds http://HOST:PORT: an IPv6 host needs its brackets (`--host ::` crashed without them).
+    assert server_name("::") == server_name("[::]") == "[::]" and server_name("0.0.0.0") == "0.0.0.0"
 
 
 def test_nothing_starts_on_import():

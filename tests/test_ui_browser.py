@@ -44,6 +44,17 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
 @pytest.fixture
 def server(tmp_path: Path, rag_env: Path):
     """`python -m rag ui --port N` with RAG_HOME in tmp and the shared model cache; stopped afterwards."""
+    yield from _serve(tmp_path, rag_env)
+
+
+@pytest.fixture
+def indexed_server(tmp_path: Path, rag_env: Path, corpus_index):
+    """The same over a copy of the session's indexed corpus (no indexing at start)."""
+    shutil.copytree(corpus_index.home, rag_env)
+    yield from _serve(tmp_path, rag_env)
+
+
+def _serve(tmp_path: Path, rag_env: Path):
     port = _free_port()
     log = tmp_path / "server.log"
     env = {**os.environ, "RAG_HOME": str(rag_env)}
@@ -100,6 +111,35 @@ def test_the_ask_api_answers_gradio_client_with_citations(server):
     assert got["citations"][0]["source"] == "001_187c4b3ab0ed4735.txt" and "1.04万" in got["citations"][0]["quote"]
     follow = client.predict("有多少所学校投入使用?", ["二七区新增多少学位?"], api_name="/ask")
     assert "14所" in follow["answer"]
+
+
+def test_a_question_is_answered_while_an_upload_is_being_indexed(indexed_server, tmp_path):
+    """Uploads no longer hold the index: a second session asks while the first one's upload is indexed."""
+    from gradio_client import Client, handle_file
+
+    big = tmp_path / "县域新闻汇编.txt"  # ~700 distinct paragraphs (~60 KB): ~30 s of chunking and embedding here
+    big.write_text("县域新闻汇编\n\n" + "\n\n".join(
+        f"第{i}期:某县第{i % 37 + 1}镇今年新修乡村道路{i * 3 % 97 + 5}公里,投入资金{i * 7 % 89 + 11}万元,"
+        f"惠及群众{i * 13 % 900 + 100}户。" for i in range(700)) + "\n", encoding="utf-8")
+    uploader, asker = Client(indexed_server, verbose=False), Client(indexed_server, verbose=False)
+    assert "1.04万" in asker.predict("二七区新增多少学位?", api_name="/ask")["answer"]  # the index is open
+    job = uploader.submit([handle_file(str(big))], api_name="/upload")
+    deadline = time.monotonic() + 60
+    while job.status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(2)  # well inside the upload: the model loads, the file is read and chunked
+    assert not job.done(), job.result()
+    started = time.monotonic()
+    got = asker.predict("二七区新增多少学位?", api_name="/ask")
+    took = time.monotonic() - started
+    assert "1.04万" in got["answer"]
+    assert not job.done(), "the upload finished before the question was answered: make the file bigger"
+    print(f"answered in {took:.2f} s while the upload was being indexed")
+    assert took < 3
+    status = job.result(timeout=240)[0]
+    assert "新增 701 个段落" in status or "新增 700 个段落" in status, status
+    after = asker.predict("第5期某县道路修了多少公里?", api_name="/ask")
+    assert "县域新闻汇编.txt" in {c["source"] for c in after["citations"]}
 
 
 def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_path):

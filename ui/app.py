@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import errno
+import hashlib
 import html
-import ipaddress
 import json
 import re
 import shutil
-import socket
 import sys
 import threading
 import time
@@ -22,6 +20,7 @@ import gradio as gr
 from rag.errors import RagError
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Answer, Citation
+from ui.net import check_port, is_loopback, server_name
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -213,8 +212,7 @@ class Loader:
 
 
 def respond(message: str, history: Sequence[Any], district: str | None, body: str | None, k: float,
-            pipeline: Pipeline, *, lock: AbstractContextManager | None = None,
-            loader: Loader | None = None) -> Iterator[tuple[str, str]]:
+            pipeline: Pipeline, *, loader: Loader | None = None) -> Iterator[tuple[str, str]]:
     """Answer one chat message: yields (message text, sources HTML) as the answer streams in, sources last."""
     question = (message or "").strip()
     if not question:
@@ -226,9 +224,8 @@ def respond(message: str, history: Sequence[Any], district: str | None, body: st
     try:
         if loader is not None:
             loader.wait()
-        with lock or nullcontext():
-            answer = pipeline.ask(question, earlier, k=int(k or DEFAULT_K), district=_choice(district),
-                                  body=_choice(body))
+        answer = pipeline.ask(question, earlier, k=int(k or DEFAULT_K), district=_choice(district),
+                              body=_choice(body))
     except RagError as exc:
         yield _error_message(str(exc)), ""
         return
@@ -267,8 +264,9 @@ def highlight(context: str, quote: str) -> str:
 def render_card(c: Citation, turn: int = 1) -> str:
     """One source card: title, district, body, reporter, paragraph number, the quote marked in its paragraph."""
     esc = html.escape
-    meta = [x for x in (c.district, c.body, f"记者 {c.reporter}" if c.reporter else "", f"第{c.paragraph}段",
-                        c.source) if x]
+    uploaded = f"用户上传 {c.ingested.replace('T', ' ').rstrip('Z')} UTC" if c.origin == "upload" else ""
+    meta = [x for x in (uploaded, c.district, c.body, f"记者 {c.reporter}" if c.reporter else "",
+                        f"第{c.paragraph}段", c.source) if x]
     return (
         f'<article class="rag-card" id="src-{turn}-{c.n}" data-n="{c.n}">'
         f'<div class="rag-card-title"><span class="rag-n">[{c.n}]</span>{esc(c.title or c.source)}</div>'
@@ -337,15 +335,22 @@ def ingest_uploads(files: Sequence[str | Path] | None, pipeline: Pipeline, uploa
         return "请先选择要上传的 .txt 或 .md 文件。", ["没有选择文件"]
     problems: list[str] = []
     accepted: list[Path] = []
+    created: list[Path] = []  # folders this call made: removed again if their file is not indexed
     for f in files:
         path = Path(f)
         reason = check_upload(path)
         if reason:
             problems.append(f"{path.name}:{reason}")
             continue
-        upload_dir.mkdir(parents=True, exist_ok=True)
-        kept = upload_dir / path.name
-        if path.resolve() != kept.resolve():
+        # One folder per content: the same file again is the same document (a no-op); another file under a taken
+        # name (or a bundled article's name) is another document, kept beside it, never in its place.
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        folder = upload_dir / digest
+        kept = folder / path.name
+        if not kept.is_file():
+            if not folder.exists():
+                created.append(folder)
+            folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, kept)
         accepted.append(kept)
     lines: list[str] = []
@@ -360,10 +365,15 @@ def ingest_uploads(files: Sequence[str | Path] | None, pipeline: Pipeline, uploa
                 result = pipeline.ingest(accepted, progress=report)
         except RagError as exc:
             problems.append(f"索引失败:{exc}")
+            rejected = {str(p) for p in accepted}
         else:
             problems += [f"{Path(p).name}:{r}" for p, r in result.skipped]
+            rejected = {str(p) for p, _ in result.skipped}
             lines.append(f"已处理 {len(accepted) - len(result.skipped)} 个文件:新增 {result.added} 个段落,"
                          f"未变 {result.unchanged},删除 {result.removed};索引共 {result.chunks} 个段落。")
+        for folder in created:  # a file that was not indexed is not kept
+            if any(str(f) in rejected for f in folder.iterdir()):
+                shutil.rmtree(folder, ignore_errors=True)
     lines += [f"✗ {p}" for p in problems]
     return "\n\n".join(lines), problems
 
@@ -427,8 +437,8 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
 
     With a `loader` (started by `launch`), questions, uploads and the document list wait for it.
     """
-    lock = threading.RLock()  # one ingest at a time, and no question mid-ingest
-    upload_dir = pipeline.settings.home / "uploads"
+    lock = threading.Lock()  # one upload at a time; questions read the index as it was meanwhile
+    upload_dir = pipeline.upload_dir
 
     def loaded() -> str | None:
         """None once the index is open, else why not (after waiting for it)."""
@@ -445,7 +455,7 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
         history = [*(history or []), {"role": "user", "content": question}]
-        for text, sources in respond(question, history[:-1], district, body, k, pipeline, lock=lock, loader=loader):
+        for text, sources in respond(question, history[:-1], district, body, k, pipeline, loader=loader):
             shown = [*history, {"role": "assistant", "content": text}]
             if sources:
                 sections = [*sections, sources]
@@ -460,8 +470,7 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
             raise gr.Error("the question is empty")
         earlier = [h for h in (history or []) if isinstance(h, str) and h.strip()]
         try:
-            with lock:
-                return pipeline.ask(question, earlier).to_json()
+            return pipeline.ask(question, earlier).to_json()
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
 
@@ -472,9 +481,8 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
         problem = loaded()
         if problem:
             return f"索引无法打开: {_md_escape(problem)}", [], gr.update(choices=[ALL])
-        with lock:
-            rows = documents_table(pipeline)
-            districts = pipeline.districts()
+        rows = documents_table(pipeline)
+        districts = pipeline.districts()
         return index_summary(rows), rows, gr.update(choices=[ALL, *districts])
 
     def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
@@ -549,43 +557,22 @@ def _theme() -> gr.themes.Base:
                                    "system-ui", "sans-serif"])
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_port(host: str, port: int) -> None:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server itself will
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            fix = ("pick a free port with --port N" if exc.errno == errno.EADDRINUSE
-                   else "use --host 127.0.0.1, 0.0.0.0 or an address of this machine")
-            raise RagError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); {fix}") from exc
-
-
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None) -> None:
     """Serve the page at once; the index opens (the bundled corpus indexed into an empty store) in the background."""
     from rag.pipeline import Pipeline
 
-    _check_port(host, port)  # before anything slow, not after
+    check_port(host, port)  # before anything slow, not after
     pipeline = Pipeline.from_settings(settings)
     print("opening the index in the background; the page is served meanwhile", file=sys.stderr)
     loader = Loader(pipeline).start()
-    if not _is_loopback(host) and not auth:
+    if not is_loopback(host) and not auth:  # `rag ui` asks for --insecure first
         print(f"warning: serving on {host} without --auth: anyone who can reach this port can use it",
               file=sys.stderr)
     demo = build_demo(pipeline, loader)
     try:
         demo.queue().launch(
-            server_name=host, server_port=port, auth=auth, share=False, prevent_thread_lock=False,
+            server_name=server_name(host), server_port=port, auth=auth, share=False, prevent_thread_lock=False,
             footer_links=["gradio", "settings"], ssr_mode=False, mcp_server=False,
             max_file_size=SERVER_MAX_FILE_SIZE, theme=_theme(), css=CSS,
         )

@@ -12,10 +12,7 @@ import os
 from pathlib import Path
 
 from vectorstore.e5_convert import MODEL_NAME, ConversionError, convert
-
-
-class ModelError(RuntimeError):
-    """The embedding model cannot be found or loaded; the message says how to fix it."""
+from vectorstore.errors import ModelError
 
 
 def resolve_model(name: str, cache_dir: Path) -> Path | str:

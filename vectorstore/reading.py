@@ -22,12 +22,35 @@ class SourceText:
     sha256: str
 
 
+def _utf16(data: bytes) -> str | None:
+    """UTF-16 text (Windows Notepad's "Unicode"): by its BOM, or by the zero bytes of its ASCII and line breaks."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(data) >= 4 and len(data) % 2 == 0:
+        # ASCII, digits and line breaks put a zero in the high byte: the odd bytes in little-endian order.
+        odd, even = data[1::2].count(0), data[0::2].count(0)
+        if max(odd, even) < 0.1 * len(data) / 2 or min(odd, even) * 4 > max(odd, even):
+            return None
+        encoding = "utf-16-le" if odd > even else "utf-16-be"
+    else:
+        return None
+    try:
+        text = data.decode(encoding).lstrip("\ufeff")
+    except UnicodeDecodeError:
+        return None
+    printable = sum(1 for ch in text if ch.isprintable() or ch in "\n\r\t")
+    return text if "\x00" not in text and printable >= 0.95 * max(len(text), 1) else None
+
+
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode bytes as UTF-8 (BOM stripped) or GB18030; raise UnreadableFile otherwise."""
+    """Decode bytes as UTF-8 (BOM stripped), UTF-16 or GB18030; raise UnreadableFile otherwise."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if b"\x00" in data:
-        raise UnreadableFile("binary file (contains NUL bytes)")
+        text = _utf16(data)
+        if text is None:
+            raise UnreadableFile("binary file (contains NUL bytes)")
+        return text, "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -68,13 +91,33 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     for p in paths:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
+                if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.is_file():
                     if f.suffix.lower() in SUPPORTED_SUFFIXES:
                         files.append(f)
                     else:
                         skipped.append((f, f"unsupported file type {f.suffix or '(none)'}; use .txt or .md"))
+                elif f.is_symlink() and not f.exists():
+                    skipped.append((f, _dangling(f)))
         elif p.is_file():
             files.append(p)
         else:
-            skipped.append((p, "no such file or folder"))
+            skipped.append((p, _dangling(p) if p.is_symlink() else "no such file or folder"))
     return files, skipped
+
+
+def _dangling(link: Path) -> str:
+    try:
+        link.resolve(strict=True)
+    except RuntimeError:
+        return "symbolic link loop"
+    except OSError:
+        return "broken symbolic link"
+    return "not a regular file or folder"
+
+
+def missing(paths: list[Path]) -> list[tuple[Path, str]]:
+    """The given paths that are not there at all (a typo, a link to nowhere), with why."""
+    return [(p, _dangling(p) if p.is_symlink() else "no such file or folder")
+            for p in paths if not p.exists()]

@@ -12,13 +12,16 @@ import math
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from vectorstore.chunking import CHUNKER, chunk_document
+from vectorstore.errors import StoreError, mask_url, scrub
 from vectorstore.keyword import KeywordIndex, tokenize
 from vectorstore.reading import UnreadableFile, discover, read_source
 from vectorstore.types import Chunk, Hit
@@ -28,10 +31,6 @@ ADD_BATCH = 64
 # Rows per `get`: Chroma 1.5 refuses a read of more than 32,766 rows at once ("too many SQL variables").
 READ_PAGE = 5000
 Progress = Callable[[int, int, str], None]
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or written; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -81,14 +80,16 @@ class Index:
         self._client = None
         self._collection = None
         self._vs = None
-        self._chunks: dict[str, Chunk] | None = None
-        self._order: list[str] = []
-        self._keyword: KeywordIndex | None = None
+        self._generation: str | None = None  # the store's change marker when this process last read it
+        self._generation_lock = threading.Lock()
+        self._checked = 0.0
+        self._snapshot: Snapshot | None = None
 
     # -- opening ---------------------------------------------------------
     @property
     def location(self) -> str:
-        return self.chroma_url or str(self.home / "chroma")
+        """Where the store is, fit to print (a server URL's credentials masked)."""
+        return mask_url(self.chroma_url) if self.chroma_url else str(self.home / "chroma")
 
     @property
     def collection_name(self) -> str:
@@ -120,7 +121,8 @@ class Index:
                 self._collection = client.get_or_create_collection(
                     self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
             except Exception as exc:
-                raise StoreError(f"cannot open the Chroma store at {self.location}: {exc}") from exc
+                why = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, self.chroma_url)
+                raise StoreError(f"cannot open the Chroma store at {self.location}: {why}") from exc
         return self._collection
 
     @property
@@ -134,8 +136,60 @@ class Index:
                               embedding_function=_langchain_embeddings(self.embedder), collection_metadata={"hnsw:space": "cosine"})
         return self._vs
 
-    def _load(self) -> dict[str, Chunk]:
-        if self._chunks is None:
+    # -- changes by other processes ---------------------------------------
+    def _state(self):
+        """A companion collection whose metadata holds the store's generation: a new value on every change."""
+        _ = self.collection
+        return self._client.get_or_create_collection(f"{self.collection_name}-state", embedding_function=None)
+
+    def generation(self) -> str:
+        return str((self._state().metadata or {}).get("generation", ""))
+
+    def _bump_generation(self) -> None:
+        import uuid
+
+        with self._generation_lock:  # a question's refresh() never sees the new value before we own it
+            self._generation = uuid.uuid4().hex
+            self._state().modify(metadata={"generation": self._generation})
+
+    def refresh(self, every_s: float = 1.0) -> bool:
+        """Catch up with changes another process made (`rag ingest` beside a running UI): at most every
+        `every_s` seconds, compare the store's generation with ours; if it moved, reopen and reload.
+
+        An embedded Chroma keeps its vector index in memory and does not see vectors another process added
+        (and then fails on their ids), so it is reopened; a Chroma server is always current.
+        """
+        now = time.monotonic()
+        if self._collection is None or now - self._checked < every_s:
+            return False
+        self._checked = now
+        with self._generation_lock:
+            try:
+                current = self.generation()
+            except Exception as exc:
+                raise StoreError(f"cannot read the Chroma store at {self.location}: {exc}") from exc
+            if self._generation is None:
+                self._generation = current
+                return False
+            if current == self._generation:
+                return False
+        if not self.chroma_url:
+            from chromadb.api.client import SharedSystemClient
+
+            # chromadb caches one system per path per process; drop ours so the next open reads the disk again.
+            SharedSystemClient._identifier_to_system.pop(str(self.home / "chroma"), None)
+            self._client = self._collection = self._vs = None
+        self._snapshot = None
+        self._generation = None
+        return True
+
+    def snapshot(self) -> Snapshot:
+        """The chunks as last read (read now if not yet). One object per state of the store, replaced whole: a
+        question reads one snapshot while an ingest builds the next beside it."""
+        snap = self._snapshot
+        if snap is None:
+            if self._generation is None:
+                self._generation = self.generation()  # read before the chunks: a change meanwhile shows next time
             chunks: dict[str, Chunk] = {}
             offset = 0
             while True:
@@ -145,24 +199,11 @@ class Index:
                 if len(got["ids"]) < READ_PAGE:
                     break
                 offset += READ_PAGE
-            self._set_chunks(chunks)
-        return self._chunks
+            snap = self._snapshot = Snapshot(chunks)
+        return snap
 
-    def _set_chunks(self, chunks: dict[str, Chunk]) -> None:
-        self._chunks = chunks
-        self._order = sorted(chunks, key=lambda i: (chunks[i].source, chunks[i].start, i))
-        self._keyword = None
-        self._idf: dict[str, float] = {}
-        # district -> bodies reported there, and every place named; asked on every question, so derived once per change.
-        self._places: dict[str, set[str]] = {}
-        named: set[str] = set()
-        self._articles: dict[str, str] = {}
-        for c in chunks.values():
-            if c.district:
-                self._places.setdefault(c.district, set()).update({c.body} if c.body else set())
-                named.add(c.district)
-            named.update(p for p in c.places.split(",") if p)
-        self._named = frozenset(named)
+    def _load(self) -> dict[str, Chunk]:
+        return self.snapshot().chunks
 
     def document_frequency(self, text: str) -> int:
         """How many chunks hold the text (in their paragraph or title)."""
@@ -170,73 +211,62 @@ class Index:
 
     def article_text(self, source: str) -> str:
         """The title and every paragraph of one article, in order (built on first ask, once per change)."""
-        chunks = self.chunks  # loads, and resets the articles on a change
-        if not self._articles:  # one pass builds every article
-            grouped: dict[str, list[str]] = {}
-            for c in chunks:
-                grouped.setdefault(c.source, [c.title] if c.title else []).append(c.text)
-            self._articles = {src: "\n".join(texts) for src, texts in grouped.items()}
-        return self._articles.get(source, "")
+        return self.snapshot().articles().get(source, "")
 
     def place_names(self) -> frozenset[str]:
         """Every place the index's chunks are about or name."""
-        self._load()
-        return self._named
+        return self.snapshot().named
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency (substring occurrence in chunk texts), cached per token."""
-        chunks = self._load()
-        n = max(len(chunks), 1)
-        for t in set(tokens) - set(self._idf):
+        snap = self.snapshot()
+        n = max(len(snap.chunks), 1)
+        for t in set(tokens) - set(snap.idf):
             if t:
-                df = sum(1 for c in chunks.values() if t in c.text)
-                self._idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        return self._idf
+                df = sum(1 for c in snap.chunks.values() if t in c.text)
+                snap.idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return snap.idf
 
     @property
     def chunks(self) -> list[Chunk]:
-        c = self._load()
-        return [c[i] for i in self._order]
+        snap = self.snapshot()
+        return [snap.chunks[i] for i in snap.order]
 
     def count(self) -> int:
         return len(self._load())
 
-    def _fingerprint(self) -> str:
-        """Ids in order and the text BM25 sees for each: a metadata-only update (new section) changes it too."""
-        chunks = self._load()
-        h = hashlib.sha1()
-        for i in self._order:
-            h.update(f"{i}\0{_keyword_text(chunks[i])}\n".encode())
-        return h.hexdigest()
-
     @property
     def keyword(self) -> KeywordIndex:
-        """The BM25 index on disk if it matches Chroma's contents; rebuilt and saved otherwise."""
-        if self._keyword is None:
-            chunks = self._load()
-            folder = self.home / "keyword"
-            meta = folder / "index.json"
-            fp = self._fingerprint()
-            if meta.is_file():
-                try:
-                    saved = json.loads(meta.read_text())
-                    if isinstance(saved, dict) and saved.get("fingerprint") == fp and saved.get("ids") == self._order:
-                        self._keyword = KeywordIndex.load(folder / "bm25", self._order)
-                        return self._keyword
-                except (OSError, ValueError):
-                    pass  # unreadable or stale: rebuild below
-            self._keyword = KeywordIndex(self._order, [tokenize(_keyword_text(chunks[i])) for i in self._order])
-            self._save_keyword(fp)
-        return self._keyword
+        """The BM25 index of the current snapshot: from disk if it matches, rebuilt and saved otherwise."""
+        return self._keyword_of(self.snapshot())
 
-    def _save_keyword(self, fp: str) -> None:
+    def _keyword_of(self, snap: Snapshot) -> KeywordIndex:
+        with snap.lock:
+            if snap.keyword is None:
+                folder = self.home / "keyword"
+                meta = folder / "index.json"
+                fp = snap.fingerprint()
+                if meta.is_file():
+                    try:
+                        saved = json.loads(meta.read_text())
+                        if isinstance(saved, dict) and saved.get("fingerprint") == fp and saved.get("ids") == snap.order:
+                            snap.keyword = KeywordIndex.load(folder / "bm25", snap.order)
+                            return snap.keyword
+                    except (OSError, ValueError):
+                        pass  # unreadable or stale: rebuild below
+                keyword = KeywordIndex(snap.order, [tokenize(_keyword_text(snap.chunks[i])) for i in snap.order])
+                self._save_keyword(keyword, snap.order, fp)
+                snap.keyword = keyword
+            return snap.keyword
+
+    def _save_keyword(self, keyword: KeywordIndex, order: list[str], fp: str) -> None:
         """Write to a temp folder and swap it in, so a crash leaves the old index or the new one."""
         self.home.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".keyword.", dir=self.home))
         try:
-            if self._order:
-                self._keyword.save(tmp / "bm25")
-            (tmp / "index.json").write_text(json.dumps({"fingerprint": fp, "ids": self._order}))
+            if order:
+                keyword.save(tmp / "bm25")
+            (tmp / "index.json").write_text(json.dumps({"fingerprint": fp, "ids": order}))
             final = self.home / "keyword"
             old = self.home / ".keyword.old"
             shutil.rmtree(old, ignore_errors=True)
@@ -248,9 +278,14 @@ class Index:
             shutil.rmtree(tmp, ignore_errors=True)
 
     # -- ingest ----------------------------------------------------------
-    def ingest(self, paths: Iterable[Path], progress: Progress | None = None) -> IngestReport:
-        """Index files and folders incrementally; a re-run after a crash converges to a clean ingest."""
-        paths = [Path(p).expanduser().resolve() for p in paths]
+    def ingest(self, paths: Iterable[Path], progress: Progress | None = None,
+               origin_of: Callable[[Path], str] | None = None) -> IngestReport:
+        """Index files and folders incrementally; a re-run after a crash converges to a clean ingest.
+
+        `origin_of(file)` labels where each file came from (default "file"); it is kept with every chunk.
+        """
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        paths = [Path(os.path.realpath(Path(p).expanduser())) for p in paths]  # realpath: no error on a loop
         files, skipped_paths = discover(paths)
         skipped = [(str(p), r) for p, r in skipped_paths]
         current = dict(self._load())
@@ -277,7 +312,9 @@ class Index:
                                and current[i].file_chunks == len(old_ids) for i in old_ids):
                 unchanged += len(old_ids)  # same text, same chunker, all its chunks stored: nothing to do
                 continue
-            chunks = chunk_document(src.text, f.name, str(f), src.sha256)
+            origin = origin_of(f) if origin_of else "file"
+            first = min((current[i].ingested for i in old_ids if current[i].ingested), default=now)
+            chunks = [replace(c, origin=origin, ingested=first) for c in chunk_document(src.text, f.name, str(f), src.sha256)]
             if not chunks:
                 skipped.append((str(f), "no article paragraphs found"))
             new_ids = {c.id for c in chunks}
@@ -313,21 +350,24 @@ class Index:
                               documents=texts, metadatas=[c.metadata() for c in batch])
             for c in batch:
                 current[c.id] = c
-        self._set_chunks(current)
+        snap = Snapshot(current)
         if new_chunks or delete or updates or not (self.home / "keyword" / "index.json").is_file():
-            _ = self.keyword  # rebuild and save now, not on the first search
+            self._keyword_of(snap)  # rebuilt and saved now, before questions see the new chunks
+        if new_chunks or delete or updates:
+            self._bump_generation()
+        self._snapshot = snap
         return IngestReport(added=len(new_chunks), unchanged=unchanged, removed=len(delete), updated=len(updates),
                             chunks=len(current), files=len(seen_paths), skipped=skipped)
 
     # -- search ----------------------------------------------------------
-    def _mask(self, where: dict[str, str | list[str]] | None) -> np.ndarray | None:
+    @staticmethod
+    def _mask(snap: Snapshot, where: dict[str, str | list[str]] | None) -> np.ndarray | None:
         if not where:
             return None
-        chunks = self._load()
-        ok = np.ones(len(self._order), dtype=bool)
+        ok = np.ones(len(snap.order), dtype=bool)
         for key, want in where.items():
             allowed = {want} if isinstance(want, str) else set(want)
-            ok &= np.array([getattr(chunks[i], key) in allowed for i in self._order], dtype=bool)
+            ok &= np.array([getattr(snap.chunks[i], key) in allowed for i in snap.order], dtype=bool)
         return ok
 
     def dense(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
@@ -342,15 +382,16 @@ class Index:
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def sparse(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        if not self._load():
+        snap = self.snapshot()  # the keyword index, the mask and the ids of one and the same state
+        if not snap.chunks:
             return []
         # Every chunk that passes the filter carries its value ("西工区") in its keyword text; scoring that
         # word again would rank all of them alike and drown the words that tell them apart.
         values = [v for want in (where or {}).values() for v in ([want] if isinstance(want, str) else want)]
         drop = frozenset(t for v in values for t in tokenize(str(v)))
-        scores = self.keyword.scores(query, self._mask(where), drop)
+        scores = self._keyword_of(snap).scores(query, self._mask(snap, where), drop)
         top = np.argsort(-scores)[:k]
-        return [(self._order[i], float(scores[i])) for i in top if scores[i] > 0]
+        return [(snap.order[i], float(scores[i])) for i in top if scores[i] > 0]
 
     def search(self, query: str, k: int = 5, where: dict | None = None, mode: str = "hybrid",
                keyword_query: str | None = None, candidates: int = 30) -> list[Hit]:
@@ -386,13 +427,49 @@ class Index:
         return out
 
     def districts(self) -> list[str]:
-        self._load()
-        return sorted(self._places)
+        return sorted(self.snapshot().places)
 
     def bodies(self, district: str) -> set[str]:
         """The bodies (人大 / 政协) whose work the index reports for a district."""
-        self._load()
-        return set(self._places.get(district, ()))
+        return set(self.snapshot().places.get(district, ()))
+
+
+class Snapshot:
+    """The store's chunks at one moment and the tables derived from them, built once per change."""
+
+    def __init__(self, chunks: dict[str, Chunk]) -> None:
+        self.chunks = chunks
+        self.order = sorted(chunks, key=lambda i: (chunks[i].source, chunks[i].start, i))
+        self.keyword: KeywordIndex | None = None  # built or loaded on first need (Index._keyword_of)
+        self.lock = threading.Lock()  # one thread builds the keyword index; the others wait for it
+        self.idf: dict[str, float] = {}
+        self._articles: dict[str, str] | None = None
+        # district -> bodies reported there, and every place named; asked on every question.
+        self.places: dict[str, set[str]] = {}
+        named: set[str] = set()
+        for c in chunks.values():
+            if c.district:
+                self.places.setdefault(c.district, set()).update({c.body} if c.body else set())
+                named.add(c.district)
+            named.update(p for p in c.places.split(",") if p)
+        self.named = frozenset(named)
+
+    def articles(self) -> dict[str, str]:
+        """Source -> its title and every paragraph, in order (one pass builds them all, on first need)."""
+        if self._articles is None:
+            grouped: dict[str, list[str]] = {}
+            for i in self.order:
+                c = self.chunks[i]
+                grouped.setdefault(c.source, [c.title] if c.title else []).append(c.text)
+            self._articles = {src: "\n".join(texts) for src, texts in grouped.items()}
+        return self._articles
+
+    def fingerprint(self) -> str:
+        """Ids in order and the text BM25 sees for each: a metadata-only update (new section) changes it too."""
+        h = hashlib.sha1()
+        for i in self.order:
+            h.update(f"{i}\0{_keyword_text(self.chunks[i])}\n".encode())
+        return h.hexdigest()
 
 
 def _keyword_text(c: Chunk) -> str:

@@ -27,6 +27,8 @@ class Chunk:
     file_hash: str = ""
     chunker: str = ""  # vectorstore.chunking.CHUNKER: the code that cut it (a new version re-chunks unchanged files)
     file_chunks: int = 0  # how many chunks its file gave: fewer in the store means an ingest was cut short
+    origin: str = ""  # where the file came from: "bundled", "file" (a path given to `rag ingest`), "upload"
+    ingested: str = ""  # when its file was first indexed (UTC, ISO 8601)
     # Offsets in `text` where a column's tail printed above its head was joined back: text that
     # crosses one is not contiguous in the file, so a verbatim quote must stop there.
     breaks: str = ""
