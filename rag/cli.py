@@ -137,15 +137,23 @@ def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -
     if not rows:
         click.echo("no matching paragraphs")
     for i, r in enumerate(rows, 1):
-        click.echo(f"[{i}] {r['score']:.4f}  {r['source']} ¶{r['paragraph']}  {r['district']} {r['body']}  {r['title']}")
-        click.echo(f"    {r['text']}")
+        click.echo(_shown(f"[{i}] {r['score']:.4f}  {r['source']} ¶{r['paragraph']}  {r['district']} {r['body']}  {r['title']}"))
+        click.echo(_shown(f"    {r['text']}"))
+
+
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {127: None}
+
+
+def _shown(text: str) -> str:
+    """Text for a terminal: control characters (an escape sequence in a document or a question) dropped."""
+    return str(text).translate(_CONTROL)
 
 
 def _print_answer(a) -> None:
-    click.echo(("[未找到] " if a.refused else "") + a.answer)
+    click.echo(_shown(("[未找到] " if a.refused else "") + a.answer))
     for c in a.citations:
-        click.echo(f"  [{c.n}] {c.title} ({c.source}, ¶{c.paragraph}, {c.district} {c.body})")
-        click.echo(f"      “{c.quote}”")
+        click.echo(_shown(f"  [{c.n}] {c.title} ({c.source}, ¶{c.paragraph}, {c.district} {c.body})"))
+        click.echo(_shown(f"      “{c.quote}”"))
 
 
 @main.command()
@@ -175,7 +183,7 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
         if as_json:
             _emit(a.to_json(id=qid))
         else:
-            click.echo(f"{qid}: {q}")
+            click.echo(_shown(f"{qid}: {q}"))
             _print_answer(a)
 
 

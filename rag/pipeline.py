@@ -22,6 +22,9 @@ from vectorstore.store import DocumentInfo, Index, IngestReport
 from vectorstore.types import Hit
 
 MODES = ("hybrid", "dense", "bm25")
+# A question is a sentence or two; a pasted page is not one, and would hold a CPU for seconds (27,000
+# characters took 32 s), so a page's worth is refused up front.
+MAX_QUESTION_CHARS = 500
 _WORD = re.compile(r"[^\W_]")
 NO_WORDS = "问题里没有可以检索的词语,无法回答。请换一种问法,例如:某区今年新增了多少学位?"
 
@@ -94,9 +97,11 @@ class Pipeline:
                district: str | None = None) -> list[Hit]:
         """Retrieval as `ask` does it: follow-ups resolved, the question's district used as a filter."""
         _check_mode(mode)
-        check_text(query, "the query")
+        if not (query or "").strip():
+            raise RagError("the query is empty; give some words to look for, e.g. 新增学位")
+        _check_question(query, "the query")
         for turn in history:
-            check_text(turn, "an earlier question")
+            _check_question(turn, "an earlier question")
         with _user_errors():
             self.index.refresh()
             intent = self.chain.locate(self.chain.resolve_history(query, history))
@@ -112,9 +117,9 @@ class Pipeline:
         question = (question or "").strip()
         if not question:
             raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
-        check_text(question, "the question")
+        _check_question(question, "the question")
         for turn in history:
-            check_text(turn, "an earlier question")
+            _check_question(turn, "an earlier question")
         t0 = time.perf_counter()
         with _user_errors():
             self.index.refresh()
@@ -145,6 +150,12 @@ class Pipeline:
         if bundled.is_file():
             return read_source(bundled).text
         raise RagError(f"source {source!r} is not in the index")
+
+
+def _check_question(text: str, what: str) -> None:
+    check_text(text, what)
+    if len(text) > MAX_QUESTION_CHARS:
+        raise RagError(f"{what} is {len(text)} characters long; ask in at most {MAX_QUESTION_CHARS}")
 
 
 @contextmanager

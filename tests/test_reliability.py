@@ -189,3 +189,21 @@ def test_a_running_pipeline_answers_from_what_rag_ingest_added(home: Path, tmp_p
     answer = p.ask("青石县运动会有多少名运动员参加?")
     assert not answer.refused and "1860" in answer.answer and answer.citations[0].source == "sports.txt"
     assert "1.04万" in p.ask(QUESTION).answer  # and the rest still answers, dense search included
+
+
+@pytest.mark.slow
+def test_a_page_pasted_as_a_question_and_an_empty_query_are_one_line(home: Path) -> None:
+    err = one_line_error(rag("ask", "二七区新增多少学位" * 100, home=home))
+    assert "900 characters long" in err and "at most 500" in err
+    assert "query is empty" in one_line_error(rag("search", "  ", home=home))
+
+
+@pytest.mark.slow
+def test_control_characters_never_reach_the_terminal(home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "esc.txt").write_text(ARTICLE.replace("1860名", "1860名\x1b[2J\x1b]0;owned\x07"), encoding="utf-8")
+    assert rag("ingest", str(folder), home=home).returncode == 0
+    for args in (["ask", "青石县运动会有多少名运动员参加?"], ["search", "青石县运动会运动员"]):
+        out = rag(*args, home=home).stdout.decode()
+        assert "1860" in out and "\x1b" not in out and "\x07" not in out

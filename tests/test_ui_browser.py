@@ -111,6 +111,24 @@ def test_the_ask_api_answers_gradio_client_with_citations(server):
     assert got["citations"][0]["source"] == "001_187c4b3ab0ed4735.txt" and "1.04万" in got["citations"][0]["quote"]
     follow = client.predict("有多少所学校投入使用?", ["二七区新增多少学位?"], api_name="/ask")
     assert "14所" in follow["answer"]
+    assert client.predict("？？？", api_name="/ask")["refused"] is True
+    # A lone surrogate (JSON "\ud800", which gradio_client cannot even send) is an error event for the
+    # caller, not a crashed handler; the server answers the next question as before.
+    event = _call(server, "ask", '{"data": ["\\ud800二七区新增多少学位?", null]}')
+    assert event.startswith("event: error") and "not valid text" in event, event
+    assert "1.04万" in client.predict("二七区新增多少学位?", api_name="/ask")["answer"]
+
+
+def _call(server: str, api: str, body: str) -> str:
+    """POST raw JSON to Gradio's HTTP API and return the first event of the result stream."""
+    import json
+    import urllib.request
+
+    post = urllib.request.Request(f"{server}gradio_api/call/{api}", data=body.encode("utf-8"),
+                                  headers={"Content-Type": "application/json"})
+    event_id = json.loads(urllib.request.urlopen(post, timeout=30).read())["event_id"]
+    with urllib.request.urlopen(f"{server}gradio_api/call/{api}/{event_id}", timeout=60) as stream:
+        return stream.read().decode("utf-8", "replace")
 
 
 def test_a_question_is_answered_while_an_upload_is_being_indexed(indexed_server, tmp_path):

@@ -13,17 +13,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
 from rag.errors import RagError
+from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Answer, Citation
 from ui.net import check_port, is_loopback, server_name
-
-if TYPE_CHECKING:
-    from rag.pipeline import Pipeline
 
 ALL = "全部"
 BODIES = (ALL, "人大", "政协")
@@ -508,7 +506,7 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
                     )
                     with gr.Row():
                         msg = gr.Textbox(placeholder="输入问题,回车发送", show_label=False, scale=5,
-                                         elem_id="rag-input", autofocus=True)
+                                         elem_id="rag-input", autofocus=True, max_length=MAX_QUESTION_CHARS)
                         send = gr.Button("发送", variant="primary", scale=1, min_width=80)
                     with gr.Row():
                         clear = gr.Button("清空对话", size="sm", elem_id="rag-clear")
@@ -560,8 +558,6 @@ def _theme() -> gr.themes.Base:
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None) -> None:
     """Serve the page at once; the index opens (the bundled corpus indexed into an empty store) in the background."""
-    from rag.pipeline import Pipeline
-
     check_port(host, port)  # before anything slow, not after
     pipeline = Pipeline.from_settings(settings)
     print("opening the index in the background; the page is served meanwhile", file=sys.stderr)

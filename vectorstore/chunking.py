@@ -397,7 +397,9 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
         joins, pos = [], 0
         for prev, cur in itertools.pairwise(group):
             pos += len(prev.text)
-            if cur.start < prev.start:
+            # A join is not contiguous in the file when the tail was printed above its head, or when something
+            # other than whitespace (a heading, a caption, a rule) stood between them: a quote stops there.
+            if cur.start < prev.start or text[prev.end:cur.start].strip():
                 joins.append(pos)
         for offset, piece in split_long(paragraph):
             breaks = ",".join(str(j - offset) for j in joins if offset < j < offset + len(piece))
@@ -407,7 +409,7 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
             start = group[0].start + offset if len(group) == 1 else min(b.start for b in group)
             end = start + len(piece) if len(group) == 1 else max(b.end for b in group)
             chunks.append(Chunk(
-                id=hashlib.sha1(key.encode("utf-8")).hexdigest()[:20], text=piece, source=source,
+                id=hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:20], text=piece, source=source,
                 path=path, paragraph=group[0].index, start=start, end=end, title=title, section=section,
                 district=district, body=body, year=year, reporter=reporter, byline=byline, places=places_of(piece),
                 file_hash=file_hash, chunker=CHUNKER, breaks=breaks))

@@ -29,8 +29,8 @@ class Chunk:
     file_chunks: int = 0  # how many chunks its file gave: fewer in the store means an ingest was cut short
     origin: str = ""  # where the file came from: "bundled", "file" (a path given to `rag ingest`), "upload"
     ingested: str = ""  # when its file was first indexed (UTC, ISO 8601)
-    # Offsets in `text` where a column's tail printed above its head was joined back: text that
-    # crosses one is not contiguous in the file, so a verbatim quote must stop there.
+    # Offsets in `text` where two pieces were joined that are not contiguous in the file (a column's tail
+    # printed above its head, or a heading or caption between them): a verbatim quote must stop there.
     breaks: str = ""
 
     def metadata(self) -> dict[str, str | int]:
