@@ -8,6 +8,7 @@ evals/wide.jsonl (written before this code, never tuned on): see the README's fi
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -114,6 +115,12 @@ def _weight(token: str, idf: dict[str, float]) -> float:
     return idf.get(token, UNSEEN_WEIGHT if len(token) > 1 else 1.0)
 
 
+@functools.lru_cache(maxsize=256)
+def _whole_words(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The tokens that are no part of a longer one (asked for every candidate sentence of a question)."""
+    return tuple(t for t in dict.fromkeys(tokens) if t and not any(t != o and t in o for o in tokens))
+
+
 def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
     """Share of the question's word weight the text holds, counting each whole word once.
 
@@ -121,7 +128,7 @@ def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
     is credited with the share of its characters that its parts found ("诈骗案" by 诈骗: 2/3), so parts neither
     swamp the score nor go unseen.
     """
-    whole = [t for t in dict.fromkeys(tokens) if t and not any(t != o and t in o for o in tokens)]
+    whole = _whole_words(tuple(tokens))
     if not whole:
         return 0.0
     total = got = 0.0
