@@ -19,7 +19,7 @@ from rag.query import BODY_WRITTEN, Intent, resolve, side_questions, understand
 from rag.types import Answer, Citation
 from vectorstore.places import stem
 from vectorstore.store import Index
-from vectorstore.types import Hit
+from vectorstore.types import Chunk, Hit
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -100,12 +100,13 @@ class ExtractiveAnswerer:
             picked.append((side, span))
         citations: list[Citation] = []
         parts = []
+        reprints = {h.chunk.id: h.duplicates for _, hits, _ in r.sides for h in hits if h.duplicates}
         for side, span in picked:
             quote = verbatim_quote(span.chunk, span.sentence, span.text)
             n = next((c.n for c in citations if c.quote == quote and c.source == span.chunk.source), None)
             if n is None:
                 n = len(citations) + 1
-                citations.append(self._citation(n, span))
+                citations.append(self._citation(n, span, reprints.get(span.chunk.id, ())))
             text = span.text
             if r.intent.want == "place" and span.chunk.district and span.chunk.district not in text \
                     and not re.search(r"哪里|在哪|哪儿", r.intent.text):
@@ -118,11 +119,13 @@ class ExtractiveAnswerer:
         return Answer(r.question, answer, False, citations, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
 
     @staticmethod
-    def _citation(n: int, span: Span) -> Citation:
+    def _citation(n: int, span: Span, reprints: Sequence[Chunk] = ()) -> Citation:
         c = span.chunk
         return Citation(n=n, source=c.source, paragraph=c.paragraph, title=c.title, district=c.district,
                         quote=verbatim_quote(c, span.sentence, span.text), score=round(span.score, 3), body=c.body, reporter=c.reporter,
-                        section=c.section, year=c.year, origin=c.origin, ingested=c.ingested, context=c.text,
+                        section=c.section, year=c.year, origin=c.origin, ingested=c.ingested,
+                        also=tuple({"source": d.source, "paragraph": d.paragraph, "title": d.title} for d in reprints),
+                        context=c.text,
                         start=c.start, end=c.end)
 
 

@@ -130,6 +130,7 @@ def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -
     rows = [{"text": h.chunk.text, "source": h.chunk.source, "paragraph": h.chunk.paragraph, "title": h.chunk.title,
              "district": h.chunk.district, "body": h.chunk.body, "year": h.chunk.year, "section": h.chunk.section,
              "origin": h.chunk.origin, "ingested": h.chunk.ingested,
+             "also": [{"source": d.source, "paragraph": d.paragraph, "title": d.title} for d in h.duplicates],
              "score": round(h.score, 4), "dense_rank": h.dense_rank, "bm25_rank": h.keyword_rank} for h in hits]
     if as_json:
         _emit(rows)

@@ -21,6 +21,7 @@ class Citation:
     section: str = ""
     year: int = 0
     origin: str = ""  # "bundled", "file" or "upload" (an upload is never mistaken for an indexed article)
+    also: tuple[dict, ...] = ()  # the same paragraph printed elsewhere: {"source", "paragraph", "title"} each
     ingested: str = ""  # when the source was indexed (UTC)
     context: str = ""  # the whole paragraph the quote was taken from
     start: int = 0  # character span of the paragraph in the source file

@@ -347,3 +347,43 @@ def test_empty_store_searches_to_nothing(tmp_path: Path, embedder: Embedder) -> 
     index = new_index(tmp_path / "home", embedder)
     assert index.count() == 0
     assert index.search("二七区新增多少学位") == []
+
+
+def test_a_reprinted_paragraph_is_one_hit_that_lists_its_other_sources(tmp_path: Path, reusing: ReusingEmbedder) -> None:
+    """The same report in two papers: its paragraphs must not take two places each in the top results."""
+    folder = tmp_path / "papers"
+    folder.mkdir()
+    original = (BUNDLED_CORPUS / ERQI).read_text(encoding="utf-8")
+    (folder / ERQI).write_text(original, encoding="utf-8")
+    (folder / "reprint.txt").write_text("转载 " + original.replace("\n\n", "\n\n\u3000", 3), encoding="utf-8")
+    index = new_index(tmp_path / "home", reusing)
+    index.ingest([folder])
+    hits = index.search("二七区新增多少学位", k=5)
+    texts = [h.chunk.text for h in hits]
+    assert len(set(texts)) == len(texts) == 5  # no paragraph twice
+    top = next(h for h in hits if "1.04万" in h.chunk.text)
+    assert {top.chunk.source, *(d.source for d in top.duplicates)} == {ERQI, "reprint.txt"}
+    assert reusing.embedded == []  # the reprint's paragraphs reused the corpus vectors
+
+    from rag.chain import Chain
+
+    answer = Chain(index).invoke({"question": "二七区新增多少学位?"})
+    assert "1.04万" in answer.answer
+    (cited,) = answer.citations
+    assert {cited.source, *(a["source"] for a in cited.also)} == {ERQI, "reprint.txt"}
+    assert answer.to_json()["citations"][0]["also"][0]["paragraph"] > 0
+
+
+
+def test_one_long_article_does_not_fill_every_place(corpus_index: Index) -> None:
+    from collections import Counter
+
+    from vectorstore.store import PER_DOCUMENT
+
+    # Unlimited, 7 of these 8 places went to one report.
+    hits = corpus_index.search("郑州市政协 常务委员会 协商 提案", k=8)
+    per_source = Counter(h.chunk.source for h in hits)
+    assert len(hits) == 8 and len(per_source) >= 2 and max(per_source.values()) == PER_DOCUMENT
+    # Inside one article (a district filter) the places are still all filled, from that article.
+    only = corpus_index.search("人大常委会工作报告 常委会会议 审议", k=8, where={"district": "二七区"})
+    assert len(only) == 8 and {h.chunk.source for h in only} == {ERQI}

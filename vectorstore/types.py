@@ -49,3 +49,5 @@ class Hit:
     dense_rank: int | None = None
     keyword_rank: int | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    # The same paragraph elsewhere (a report reprinted by several papers): one hit that lists its other sources.
+    duplicates: tuple[Chunk, ...] = ()
