@@ -105,8 +105,9 @@ def main() -> None:
     questions = [json.loads(line) for line in (ROOT / "evals/dev.jsonl").read_text(encoding="utf-8").splitlines()
                  if line.strip()]
     home = Path(tempfile.mkdtemp(prefix="rag-bench-"))
-    out: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                             "platform": platform.platform()}, "runs": args.runs}
+    out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+                 "runs": args.runs}
     try:
         env = {**os.environ, "RAG_HOME": str(home)}
         rag = [sys.executable, "-m", "rag"]
