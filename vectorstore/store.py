@@ -172,7 +172,7 @@ class Index:
             try:
                 current = self.generation()
             except Exception as exc:
-                raise StoreError(f"cannot read the Chroma store at {self.location}: {exc}") from exc
+                raise StoreError(f"cannot read the Chroma store at {self.location}: {scrub(str(exc), self.chroma_url)}") from exc
             if self._generation is None:
                 self._generation = current
                 return False
