@@ -68,9 +68,9 @@ class Group(click.Group):
 
 def _one_line(exc: BaseException) -> str:
     """The first line of the message, with any configured URL's credentials masked."""
-    from vectorstore.errors import scrub
+    from vectorstore.errors import first_line, scrub
 
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = first_line(exc)
     for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL"):
         text = scrub(text, os.environ.get(name))
     key = os.environ.get("RAG_LLM_API_KEY")
@@ -227,7 +227,7 @@ def doctor(as_json: bool) -> None:
         report["embedding"]["path"] = str(p.embedder.path)
         report["embedding"]["dim"] = p.embedder.dim
     except Exception as exc:  # doctor reports every failure instead of stopping at the first
-        report["embedding"]["error"] = str(exc).splitlines()[0]
+        report["embedding"]["error"] = _one_line(exc)
         ok = False
     report["store"] = {"kind": p.index.kind, "location": p.index.location, "collection": p.index.collection_name,
                        "home": str(settings.home)}
@@ -235,7 +235,7 @@ def doctor(as_json: bool) -> None:
         report["store"]["chunks"] = p.index.count()
         report["store"]["documents"] = len(p.index.documents())
     except Exception as exc:
-        report["store"]["error"] = str(exc).splitlines()[0]
+        report["store"]["error"] = _one_line(exc)
         ok = False
     report["llm"] = {"configured": settings.llm_configured,
                      "base_url": mask_url(settings.llm_base_url) if settings.llm_base_url else None,

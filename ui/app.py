@@ -22,6 +22,7 @@ from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import PROJECT_ROOT, Settings
 from rag.types import Answer, Citation
 from ui.net import check_port, is_loopback, server_name
+from vectorstore.errors import first_line
 
 ALL = "全部"
 BODIES = (ALL, "人大", "政协")
@@ -197,7 +198,7 @@ class Loader:
             self.error = str(exc)
             print(f"error: {exc}", file=sys.stderr)
         except Exception as exc:  # noqa: BLE001 - shown in the page and the log instead of a dead thread
-            self.error = f"加载失败: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            self.error = f"加载失败: {type(exc).__name__}: {first_line(exc)}"
             print(f"error: {self.error}", file=sys.stderr)
         finally:
             self.done.set()

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from vectorstore.e5_convert import MODEL_NAME, ConversionError, convert
-from vectorstore.errors import ModelError
+from vectorstore.errors import ModelError, first_line
 
 
 def resolve_model(name: str, cache_dir: Path) -> Path | str:
@@ -88,7 +88,7 @@ class Embedder:
                 # A hub name may download (users with a hub); the bundled model and local folders never do.
                 self._model = SentenceTransformer(str(path), device="cpu", local_files_only=isinstance(path, Path))
             except Exception as exc:  # the library raises many kinds; the user needs one line
-                first = str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__
+                first = first_line(exc).rstrip(".")
                 raise ModelError(
                     f"cannot load embedding model {self.name!r}: {first[:200]}. Set RAG_EMBED_MODEL to a local "
                     f"sentence-transformers folder, or unset it to use the bundled {MODEL_NAME}") from exc

@@ -15,6 +15,12 @@ class ModelError(RuntimeError):
     """The embedding model cannot be found or loaded; the message says how to fix it."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message for one line of output: its first line, or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def mask_url(url: str) -> str:
     """The URL with its password (or a bare user token) and every query value masked:
     http://admin:s3cret@host:8000/?key=abc -> http://admin:***@host:8000/?key=***."""

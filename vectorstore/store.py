@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorstore.chunking import CHUNKER, chunk_document
-from vectorstore.errors import StoreError, mask_url, scrub
+from vectorstore.errors import StoreError, first_line, mask_url, scrub
 from vectorstore.keyword import KeywordIndex, tokenize
 from vectorstore.reading import UnreadableFile, discover, read_source
 from vectorstore.types import Chunk, Hit
@@ -126,7 +126,7 @@ class Index:
                 self._collection = client.get_or_create_collection(
                     self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
             except Exception as exc:
-                why = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, self.chroma_url)
+                why = scrub(first_line(exc), self.chroma_url)
                 raise StoreError(f"cannot open the Chroma store at {self.location}: {why}") from exc
         return self._collection
 
@@ -172,7 +172,7 @@ class Index:
             try:
                 current = self.generation()
             except Exception as exc:
-                raise StoreError(f"cannot read the Chroma store at {self.location}: {scrub(str(exc), self.chroma_url)}") from exc
+                raise StoreError(f"cannot read the Chroma store at {self.location}: {scrub(first_line(exc), self.chroma_url)}") from exc
             if self._generation is None:
                 self._generation = current
                 return False
