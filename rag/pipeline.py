@@ -99,9 +99,7 @@ class Pipeline:
         _check_mode(mode)
         if not (query or "").strip():
             raise RagError("the query is empty; give some words to look for, e.g. 新增学位")
-        _check_question(query, "the query")
-        for turn in history:
-            _check_question(turn, "an earlier question")
+        _check_question(query, history, "the query")
         with _user_errors():
             self.index.refresh()
             intent = self.chain.locate(self.chain.resolve_history(query, history))
@@ -117,9 +115,7 @@ class Pipeline:
         question = (question or "").strip()
         if not question:
             raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
-        _check_question(question, "the question")
-        for turn in history:
-            _check_question(turn, "an earlier question")
+        _check_question(question, history, "the question")
         t0 = time.perf_counter()
         with _user_errors():
             self.index.refresh()
@@ -152,10 +148,12 @@ class Pipeline:
         raise RagError(f"source {source!r} is not in the index")
 
 
-def _check_question(text: str, what: str) -> None:
-    check_text(text, what)
-    if len(text) > MAX_QUESTION_CHARS:
-        raise RagError(f"{what} is {len(text)} characters long; ask in at most {MAX_QUESTION_CHARS}")
+def _check_question(text: str, history: Sequence[str], what: str) -> None:
+    """Valid text of a question's length, the question and each earlier one."""
+    for item, name in ((text, what), *((turn, "an earlier question") for turn in history)):
+        check_text(item, name)
+        if len(item) > MAX_QUESTION_CHARS:
+            raise RagError(f"{name} is {len(item)} characters long; ask in at most {MAX_QUESTION_CHARS}")
 
 
 @contextmanager

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import jieba
-import jieba.posseg
 import pytest
 
 import vectorstore.lexicon as lexicon
 from rag.settings import BUNDLED_CORPUS
 from vectorstore.keyword import USER_TERMS
+from vectorstore.places import tagger_for
 
 TEXTS = [p.read_text(encoding="utf-8") for p in sorted(BUNDLED_CORPUS.glob("*.txt"))] + [
     "青山县人民法院昨日公开审理一起非法集资案,涉案金额三千多万元。",
@@ -31,13 +31,6 @@ def _pair(cache: Path) -> tuple[jieba.Tokenizer, jieba.Tokenizer]:
         for term in USER_TERMS:
             tok.add_word(term, freq=200000)
     return fast, full
-
-
-def _tagger(tok: jieba.Tokenizer) -> jieba.posseg.POSTokenizer:
-    tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
-    tagger.tokenizer = tok
-    tagger.word_tag_tab = dict(jieba.posseg.dt.word_tag_tab)
-    return tagger
 
 
 def test_table_is_built_once_and_opens_without_jieba_loading_its_dict(cache: Path) -> None:
@@ -66,7 +59,7 @@ def test_segmentation_is_jiebas(cache: Path, hmm: bool) -> None:
 def test_part_of_speech_tags_are_jiebas(cache: Path) -> None:
     fast, full = _pair(cache)
     for text in TEXTS:
-        assert [tuple(p) for p in _tagger(fast).cut(text)] == [tuple(p) for p in _tagger(full).cut(text)]
+        assert [tuple(p) for p in tagger_for(fast).cut(text)] == [tuple(p) for p in tagger_for(full).cut(text)]
 
 
 def test_a_heavy_user_switches_to_jiebas_dict_and_keeps_added_words(cache: Path,

@@ -43,12 +43,17 @@ def posseg():
     Importing jieba.posseg already parses the dictionary's tags for jieba's global tagger (~0.25 s); ours
     takes a copy of that table instead of parsing the same file a second time.
     """
-    import jieba.posseg
-
     from vectorstore.keyword import segmenter
 
+    return tagger_for(segmenter())
+
+
+def tagger_for(tokenizer):
+    """jieba's part-of-speech tagger over `tokenizer`, with the tag table of jieba's global tagger."""
+    import jieba.posseg
+
     tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
-    tagger.tokenizer = segmenter()
+    tagger.tokenizer = tokenizer
     tagger.word_tag_tab = dict(jieba.posseg.dt.word_tag_tab)
     return tagger
 

@@ -356,9 +356,10 @@ class Index:
             for c in batch:
                 current[c.id] = c
         snap = Snapshot(current)
-        if new_chunks or delete or updates or not (self.home / "keyword" / "index.json").is_file():
+        changed = bool(new_chunks or delete or updates)
+        if changed or not (self.home / "keyword" / "index.json").is_file():
             self._keyword_of(snap)  # rebuilt and saved now, before questions see the new chunks
-        if new_chunks or delete or updates:
+        if changed:
             self._bump_generation()
         self._snapshot = snap
         return IngestReport(added=len(new_chunks), unchanged=unchanged, removed=len(delete), updated=len(updates),
@@ -492,7 +493,7 @@ class Snapshot:
         return h.hexdigest()
 
 
-_NOT_TEXT = re.compile(r"[\s\u3000]+")
+_NOT_TEXT = re.compile(r"\s+")  # after NFKC; \s takes the ideographic space too
 
 
 def _same_text(text: str) -> str:
