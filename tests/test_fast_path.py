@@ -76,3 +76,17 @@ def test_the_langchain_runnable_answers_as_the_chain_does(corpus_index: Index) -
         assert (via.answer, via.refused, via.citations) == (direct.answer, direct.refused, direct.citations)
     assert [a.answer for a in runnable.batch([{"question": "二七区新增多少学位?"}, {"question": "金水区新增多少学位?"}])] \
         == [chain.invoke({"question": q}).answer for q in ("二七区新增多少学位?", "金水区新增多少学位?")]
+
+
+def test_the_langchain_retriever_returns_the_index_search_as_documents(corpus_index: Index) -> None:
+    from langchain_core.retrievers import BaseRetriever
+
+    from rag.retrieval import IndexRetriever
+
+    retriever = IndexRetriever(index=corpus_index, k=5, where={"district": "二七区"}, keyword_query="新增 学位")
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("二七区新增多少学位")
+    hits = corpus_index.search("二七区新增多少学位", k=5, where={"district": "二七区"}, keyword_query="新增 学位")
+    assert [d.id for d in docs] == [h.chunk.id for h in hits] and len(docs) == 5
+    assert "1.04万" in docs[0].page_content
+    assert docs[0].metadata["source"] == "001_187c4b3ab0ed4735.txt" and docs[0].metadata["rank"] == 1
