@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 PORT   ?= 7860
 
-.PHONY: setup model run test test-fast browser lint eval bench clean
+.PHONY: setup model run test test-fast browser lint eval bench bench-scale clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,11 @@ eval: model
 
 bench: model
 	$(PY) bench/bench.py
+
+# The store at 1k, 10k and 100k chunks (about 15 minutes; SIZES=1000,10000,100000,300000 for more).
+SIZES ?= 1000,10000,100000
+bench-scale: model
+	$(PY) bench/scale.py --sizes $(SIZES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from common import ROOT, cold_run, percentile, quiet_environment, run
+
 QUESTION = "二七区新增多少学位?"
 # langchain-huggingface 1.2 pins huggingface-hub<2 while this project's transformers needs 2.x; its one class
 # only wraps sentence-transformers, so it is installed beside the venv without its dependencies, for this only.
@@ -55,31 +55,6 @@ print(f"first {first:.3f}", file=sys.stderr)
 """
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> str:
-    """The stdout of one new process that must succeed."""
-    proc = subprocess.run(cmd, env=env, capture_output=True, cwd=ROOT, check=False)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd[:4])}… failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-800:]}")
-    return proc.stdout.decode()
-
-
-def _cold(cmd: list[str], env: dict[str, str], runs: int) -> dict[str, float]:
-    """Wall time (median, min, max) and peak RSS of `runs` new processes (os.wait4 gives each one's own RSS)."""
-    walls, rss = [], []
-    for _ in range(runs):
-        t = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-        walls.append(time.perf_counter() - t)
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"{' '.join(cmd[:4])}… failed: {err[-800:]}")
-        rss.append(usage.ru_maxrss / 1024)
-    return {"median_s": round(statistics.median(walls), 3), "min_s": round(min(walls), 3),
-            "max_s": round(max(walls), 3), "peak_rss_mb": round(max(rss), 1)}
-
-
 def _naive_env(env: dict[str, str], extra: Path) -> dict[str, str]:
     if not (extra / "langchain_huggingface").is_dir():
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
@@ -87,19 +62,12 @@ def _naive_env(env: dict[str, str], extra: Path) -> dict[str, str]:
     return {**env, "PYTHONPATH": str(extra)}
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="new processes per cold figure (median)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results.json")
     args = parser.parse_args()
-    for name, value in (("HF_HUB_OFFLINE", "1"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
-                        ("TOKENIZERS_PARALLELISM", "false"), ("ANONYMIZED_TELEMETRY", "False")):
-        os.environ.setdefault(name, value)  # as `rag` sets them for itself
+    quiet_environment()
 
     # The cold figures come first, while this process is small: a child's peak RSS counts what it was forked from.
     questions = [json.loads(line) for line in (ROOT / "evals/dev.jsonl").read_text(encoding="utf-8").splitlines()
@@ -114,22 +82,22 @@ def main() -> None:
 
         # Ingest in a new process (the model is loaded there: passages go through sentence-transformers).
         t = time.perf_counter()
-        chunks = json.loads(_run([*rag, "ingest", "--json"], env))["chunks"]
+        chunks = json.loads(run([*rag, "ingest", "--json"], env))["chunks"]
         ingest_s = time.perf_counter() - t
-        doctor = json.loads(_run([*rag, "doctor", "--json"], env))
+        doctor = json.loads(run([*rag, "doctor", "--json"], env))
 
         # Cold: new processes, index built, file cache warm (one unmeasured run of each first).
-        _run([*rag, "ask", QUESTION, "--json"], env)
+        run([*rag, "ask", QUESTION, "--json"], env)
         naive_env = _naive_env(env, ROOT / ".venv" / "bench-extra")
         naive_cmd = [sys.executable, "-c", NAIVE, doctor["embedding"]["path"], doctor["store"]["location"],
                      doctor["store"]["collection"], QUESTION]
-        _run(naive_cmd, naive_env)
+        run(naive_cmd, naive_env)
         cold = {
-            "rag ask --json": _cold([*rag, "ask", QUESTION, "--json"], env, args.runs),
-            "naive LangChain first answer": _cold(naive_cmd, naive_env, args.runs),
-            "rag doctor --json": _cold([*rag, "doctor", "--json"], env, args.runs),
-            "rag ingest (unchanged)": _cold([*rag, "ingest"], env, args.runs),
-            "rag --help": _cold([*rag, "--help"], env, args.runs),
+            "rag ask --json": cold_run([*rag, "ask", QUESTION, "--json"], env, args.runs),
+            "naive LangChain first answer": cold_run(naive_cmd, naive_env, args.runs),
+            "rag doctor --json": cold_run([*rag, "doctor", "--json"], env, args.runs),
+            "rag ingest (unchanged)": cold_run([*rag, "ingest"], env, args.runs),
+            "rag --help": cold_run([*rag, "--help"], env, args.runs),
         }
         cold["ask / naive"] = round(cold["rag ask --json"]["median_s"] / cold["naive LangChain first answer"]["median_s"], 3)
         out["cold"] = cold
@@ -148,11 +116,11 @@ def main() -> None:
             laps.append((time.perf_counter() - t) * 1000)
         qfile = home / "questions.json"
         qfile.write_text(json.dumps([q["question"] for q in questions], ensure_ascii=False), encoding="utf-8")
-        naive_laps = json.loads(_run([*naive_cmd, str(qfile)], naive_env))
+        naive_laps = json.loads(run([*naive_cmd, str(qfile)], naive_env))
         out["warm_ms"] = {
-            "rag ask p50": round(statistics.median(laps), 1), "rag ask p95": round(_percentile(laps, 0.95), 1),
+            "rag ask p50": round(statistics.median(laps), 1), "rag ask p95": round(percentile(laps, 0.95), 1),
             "naive retrieve p50": round(statistics.median(naive_laps), 1),
-            "naive retrieve p95": round(_percentile(naive_laps, 0.95), 1), "questions": len(laps)}
+            "naive retrieve p95": round(percentile(naive_laps, 0.95), 1), "questions": len(laps)}
 
         # Ingest throughput against the bare model's on the same paragraphs (sentence-transformers, batches of 32).
         paragraphs = [c.text for c in p.index.chunks]

@@ -26,7 +26,7 @@ def _quiet() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     warnings.filterwarnings("ignore")
-    for name in ("chromadb", "sentence_transformers", "transformers", "jieba", "httpx", "bm25s"):
+    for name in ("chromadb", "sentence_transformers", "transformers", "jieba", "httpx"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
@@ -233,7 +233,7 @@ def doctor(as_json: bool) -> None:
                        "home": str(settings.home)}
     try:
         report["store"]["chunks"] = p.index.count()
-        report["store"]["documents"] = len(p.index.documents())
+        report["store"]["documents"] = p.index.document_count()
     except Exception as exc:
         report["store"]["error"] = _one_line(exc)
         ok = False

