@@ -191,7 +191,7 @@ def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
     lead = _LEADING_PLACE.match(q)
     if lead and is_place(lead.group(1)) and not found:
         found.append((0, lead.group(1)))
-    known = set(known_places)
+    known = known_places if isinstance(known_places, frozenset) else frozenset(known_places)
     if known:
         found += [(q.find(stem(n)) if n not in q else q.find(n), n) for n in mentions(q, known)]
     places = tuple(dict.fromkeys(n for _, n in sorted(found) if not any(n != o and n in o for _, o in found)))

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import random
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from vectorstore import catalog as catalog_module
 from vectorstore.catalog import Catalog, keyword_text
 from vectorstore.keyword import STOPWORDS, tokenize
 from vectorstore.types import Chunk
@@ -141,8 +143,11 @@ def test_empty_catalog(tmp_path: Path) -> None:
     assert (catalog.count(), catalog.bm25(["二七区"], 5), catalog.holding("二七"), catalog.named()) == (0, [], 0, frozenset())
 
 
-def test_incremental_changes_equal_a_fresh_build(tmp_path: Path) -> None:
-    """Adding, replacing and removing chunks one change at a time ends where building the final set at once does."""
+@pytest.mark.parametrize("block", [2, catalog_module.BLOCK])
+def test_incremental_changes_equal_a_fresh_build(block: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding, replacing and removing chunks one change at a time ends where building the final set at once does
+    (with posting blocks of 2, every change splits, fills and empties blocks)."""
+    monkeypatch.setattr(catalog_module, "BLOCK", block)
     chunks = [chunk(cid, *v) for cid, v in CHUNKS.items()]
     stepwise = new_catalog(tmp_path / "a", chunks[:3])
     stepwise.apply(remove=[], add=chunks[3:], generation="g2")
@@ -172,3 +177,18 @@ def test_holding_counts_substrings_in_text_and_titles(tmp_path: Path) -> None:
     for s in probes:
         assert catalog.holding(s) == sum(1 for c in kept if s in c.text), s
         assert catalog.holding(s, titles=True) == sum(1 for c in kept if s in c.text or s in c.title), s
+
+
+def test_a_catalog_of_another_version_is_rebuilt(tmp_path: Path) -> None:
+    """A catalog written by another schema or tokenizer (its tables may differ) is dropped, not misread."""
+    path = tmp_path / "c.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript("CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);"
+                     "INSERT INTO meta VALUES('built_with', 'old'), ('generation', 'g0'), ('chunks', '5');"
+                     "CREATE TABLE postings(term INTEGER, chunk INTEGER, tf INTEGER);"
+                     "CREATE VIRTUAL TABLE grams USING fts5(x);")
+    db.close()
+    catalog = Catalog(path, "test")
+    assert (catalog.count(), catalog.generation()) == (0, "")
+    catalog.apply(remove=[], add=[chunk(cid, *v) for cid, v in CHUNKS.items()], generation="g1")
+    assert ranked(catalog, "提案办结率")[0] == "huiji-proposals"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag.settings import Settings
-from vectorstore.embedding import Embedder, ModelError
+from vectorstore.embedding import ENGINE_PASSAGES, Embedder, ModelError
 
 TEXTS = {
     "news": "2020年,二七区人大常委会全年召开常委会会议7次,新增优质学位1.04万个。",
@@ -86,6 +86,21 @@ def test_queries_go_through_the_engine_for_the_bundled_model_only(embedder: Embe
     np.testing.assert_array_equal(np.array(fresh.embed_query(q), dtype=np.float32), fresh.engine.query(q))
     assert fresh.dim == 384
     assert fresh._model is None  # neither the question nor the dimension loaded the torch model
+
+
+@pytest.mark.slow
+def test_a_few_passages_go_through_the_engine_and_many_through_torch(embedder: Embedder, engine) -> None:
+    """One article's paragraphs need no torch (the engine's vectors); a big ingest gets sentence-transformers'."""
+    fresh = Embedder(embedder.name, embedder.cache_dir)
+    texts = [TEXTS[n] for n in sorted(TEXTS)]
+    fresh.expect(len(texts))
+    np.testing.assert_array_equal(np.array(fresh.embed_documents(texts), dtype=np.float32), engine.passage(texts))
+    assert fresh._model is None
+    fresh.expect(ENGINE_PASSAGES + 1)
+    many = np.array(fresh.embed_documents(texts))
+    assert fresh._model is not None
+    np.testing.assert_allclose(many, np.array(embedder.embed_documents(texts)), atol=1e-5)
+    assert all(float(a @ b) >= 0.999 for a, b in zip(many, engine.passage(texts), strict=True))
 
 
 @pytest.mark.slow

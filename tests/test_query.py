@@ -1,10 +1,14 @@
 """Question understanding and follow-up resolution (pure, no model)."""
 
+import random
+import re
+
 import pytest
 
 from rag.extract import Span, asked_object, clauses, counted_as_asked, coverage, sentences, unmatched_words, window_for
 from rag.query import Intent, asked_unit, asked_units, head_noun, resolve, roles_of, side_questions, understand, wanted
 from rag.values import figures
+from vectorstore.places import mentions, stem
 from vectorstore.types import Chunk
 
 
@@ -250,3 +254,25 @@ def test_the_answer_drops_the_dateline_the_quote_keeps_it():
 def test_intent_is_frozen():
     with pytest.raises(AttributeError):
         Intent(text="x").body = "人大"  # type: ignore[misc]
+
+
+def _mentions_by_scanning(text: str, known: set[str]) -> list[str]:
+    """The obvious way (every name searched in the text): what `mentions` must agree with."""
+    hits, taken = [], []
+    for name in sorted(known, key=lambda n: (-len(n), n)):
+        for form in dict.fromkeys((name, stem(name))):
+            for m in re.finditer(re.escape(form), text):
+                if not any(a < m.end() and m.start() < b for a, b in taken):
+                    taken.append((m.start(), m.end()))
+                    hits.append((m.start(), name))
+    return list(dict.fromkeys(n for _, n in sorted(hits)))
+
+
+def test_mentions_agrees_with_scanning_every_name() -> None:
+    rng = random.Random(3)
+    chars = "东西南北中新安平河山区县市镇"
+    for _ in range(300):
+        known = {"".join(rng.choice(chars) for _ in range(rng.randint(1, 4))) + rng.choice(["区", "县", "市", ""])
+                 for _ in range(rng.randint(0, 30))} - {""}
+        text = "".join(rng.choice(chars + "的人大") for _ in range(rng.randint(0, 25)))
+        assert mentions(text, frozenset(known)) == _mentions_by_scanning(text, known), (text, known)

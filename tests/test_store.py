@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 
 import vectorstore.store as store
 from rag.settings import BUNDLED_CORPUS, DEFAULT_EMBED_MODEL
+from vectorstore import catalog
 from vectorstore.catalog import Catalog, meta_key
 from vectorstore.chunking import chunk_document
 from vectorstore.embedding import Embedder
@@ -93,9 +96,15 @@ def catalog_matches_chroma(index: Index) -> None:
     assert int(meta["chunks"]) == len(in_chroma) == db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     assert int(meta["tokens"]) == (db.execute("SELECT sum(length) FROM chunks").fetchone()[0] or 0)
     assert not [k for k in meta if k.startswith("dirty:")]
-    wrong_df = "SELECT count(*) FROM terms t WHERE df != (SELECT count(*) FROM postings p WHERE p.term = t.id)"
-    assert db.execute(wrong_df).fetchone()[0] == 0
-    assert db.execute("SELECT count(*) FROM postings WHERE chunk NOT IN (SELECT rowid FROM chunks)").fetchone()[0] == 0
+    rows = dict(db.execute("SELECT rowid, terms FROM chunks"))
+    df: Counter[int] = Counter()
+    for term, block, data in db.execute("SELECT term, block, data FROM postings"):
+        postings = np.frombuffer(data, dtype=catalog._POSTING)
+        assert 0 < len(postings) <= catalog.BLOCK
+        df[term] += len(postings)
+        for chunk in postings["chunk"]:  # each posting is where its chunk says it is
+            assert f"{term}:{block}" in rows[int(chunk)].split()
+    assert dict(db.execute("SELECT id, df FROM terms WHERE df > 0")) == dict(df)
     db.close()
 
 

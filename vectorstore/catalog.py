@@ -4,7 +4,7 @@ Chroma holds the vectors and stays the source of truth; the catalog is derived f
 ingest, one transaction per change, so that nothing a question needs is read or computed for the whole store:
 
 - `postings`/`terms`: BM25 over jieba tokens, scored as bm25s' Lucene variant (k1 1.5, b 0.75); adding or
-  removing a chunk touches only its own terms.
+  removing a chunk touches only the posting blocks of its own terms.
 - `grams` (FTS5): every character and character pair of each paragraph and title, for "how many paragraphs
   hold this string" (a substring count, which the answerer's word weights use) without scanning any text.
 - `places`/`named`: the districts, the bodies reported in each, every place named, with counts so that a
@@ -30,7 +30,11 @@ from vectorstore.types import Chunk
 
 K1 = 1.5
 B = 0.75
-SCHEMA = 1
+SCHEMA = 2
+# A term's postings are stored in blocks of this many (chunk rowid, tf, length) records: a common term is read
+# in a few hundred rows instead of one per chunk, and a change rewrites only the blocks it touches.
+BLOCK = 512
+_POSTING = np.dtype([("chunk", "<i8"), ("tf", "<i4"), ("length", "<i4")])
 # Columns of `chunks` a search filter can name; any other key is read from the metadata JSON.
 _COLUMNS = {"source", "path", "district", "body", "title"}
 
@@ -44,8 +48,8 @@ CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source, start, id);
 CREATE INDEX IF NOT EXISTS chunks_district ON chunks(district);
 CREATE TABLE IF NOT EXISTS terms(id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE, df INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS postings(term INTEGER NOT NULL, chunk INTEGER NOT NULL, tf INTEGER NOT NULL,
-    length INTEGER NOT NULL, PRIMARY KEY(term, chunk)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings(term INTEGER NOT NULL, block INTEGER NOT NULL, data BLOB NOT NULL,
+    PRIMARY KEY(term, block)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS places(district TEXT NOT NULL, body TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY(district, body)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS named(place TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID;
@@ -124,6 +128,9 @@ class Catalog:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             if not self._ready:
+                tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                if "meta" in tables and self._get(db, "built_with") != self.built_with:
+                    self._drop(db)  # another version's catalog: rebuilt from Chroma
                 db.executescript(_DDL)
                 if self._get(db, "built_with") != self.built_with:
                     self._clear(db)
@@ -132,6 +139,15 @@ class Catalog:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _drop(db: sqlite3.Connection) -> None:
+        db.execute("BEGIN IMMEDIATE")
+        for kind in ("CREATE VIRTUAL TABLE%", "%"):  # a full-text table first: it drops its own shadow tables
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                                      "AND sql LIKE ?", (kind,)).fetchall():
+                db.execute(f'DROP TABLE IF EXISTS "{name}"')
+        db.execute("COMMIT")
 
     def discard(self) -> None:
         """Delete the catalog's files (it is rebuilt from Chroma on next use)."""
@@ -188,11 +204,9 @@ class Catalog:
             n = int(self._get(db, "chunks", "0"))
             total = int(self._get(db, "tokens", "0"))
             add = list({c.id: c for c in add}.values())  # one id once: the last version given
-            for cid in {*remove, *(c.id for c in add)}:
-                gone = self._remove(db, cid)
-                if gone is not None:
-                    n -= 1
-                    total -= gone
+            removed, tokens = self._remove(db, {*remove, *(c.id for c in add)})
+            n -= removed
+            total -= tokens
             total += self._add(db, add)
             n += len(add)
             db.executemany("INSERT OR REPLACE INTO meta VALUES(?, ?)",
@@ -218,19 +232,35 @@ class Catalog:
         for start in range(0, len(vocab), 500):
             part = vocab[start : start + 500]
             term_id.update(db.execute(f"SELECT term, id FROM terms WHERE term IN ({','.join('?' * len(part))})", part))  # noqa: S608
-        postings, grams, df = [], [], Counter()
+        new: dict[int, list[tuple[int, int, int]]] = {}  # term id -> (chunk rowid, tf, length) to append
+        grams, rows = [], []
         for c, toks, tf in zip(chunks, tokens, counts, strict=True):
-            ids = [term_id[t] for t in tf]
             row = db.execute("INSERT INTO chunks(id, source, path, start, district, body, title, text, meta, length, terms) "
-                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
                              (c.id, c.source, c.path, c.start, c.district, c.body, c.title, c.text,
-                              json.dumps(c.metadata(), ensure_ascii=False, sort_keys=True), len(toks),
-                              " ".join(map(str, ids)))).lastrowid
-            postings += [(i, row, k, len(toks)) for i, k in zip(ids, tf.values(), strict=True)]
+                              json.dumps(c.metadata(), ensure_ascii=False, sort_keys=True), len(toks))).lastrowid
+            rows.append(row)
+            for t, k in tf.items():
+                new.setdefault(term_id[t], []).append((row, k, len(toks)))
             grams.append((row, *_grams_row(c)))
-            df.update(ids)
-        db.executemany("INSERT INTO postings VALUES(?, ?, ?, ?)", postings)
-        db.executemany("UPDATE terms SET df = df + ? WHERE id = ?", [(k, i) for i, k in df.items()])
+        where: dict[int, list[str]] = {}  # chunk rowid -> "term:block" of each of its postings
+        writes = []
+        for tid, items in new.items():
+            last = db.execute("SELECT block, data FROM postings WHERE term = ? ORDER BY block DESC LIMIT 1", (tid,)).fetchone()
+            block, have = (last[0], np.frombuffer(last[1], dtype=_POSTING)) if last else (0, np.zeros(0, dtype=_POSTING))
+            if len(have) >= BLOCK:
+                block, have = block + 1, np.zeros(0, dtype=_POSTING)
+            items = np.array(items, dtype=_POSTING)
+            while len(items):
+                room = BLOCK - len(have)
+                part, items = items[:room], items[room:]
+                writes.append((tid, block, np.concatenate([have, part]).tobytes()))
+                for r in part["chunk"]:
+                    where.setdefault(int(r), []).append(f"{tid}:{block}")
+                block, have = block + 1, np.zeros(0, dtype=_POSTING)
+        db.executemany("INSERT OR REPLACE INTO postings VALUES(?, ?, ?)", writes)
+        db.executemany("UPDATE chunks SET terms = ? WHERE rowid = ?", [(" ".join(where.get(r, ())), r) for r in rows])
+        db.executemany("UPDATE terms SET df = df + ? WHERE id = ?", [(len(items), tid) for tid, items in new.items()])
         db.executemany("INSERT INTO grams(rowid, tb, hb, tu, hu) VALUES(?, ?, ?, ?, ?)", grams)
         db.executemany("INSERT INTO places VALUES(?, ?, ?) ON CONFLICT DO UPDATE SET n = n + excluded.n",
                        [(d, b, k) for (d, b), k in Counter((c.district, c.body) for c in chunks).items()])
@@ -242,21 +272,37 @@ class Catalog:
     def _names(c: Chunk) -> set[str]:
         return {p for p in (c.district, *c.places.split(",")) if p}
 
-    def _remove(self, db: sqlite3.Connection, cid: str) -> int | None:
-        """Take one chunk out of every table; its token count, or None if it was not there."""
-        row = db.execute("SELECT rowid, text, meta, length, terms FROM chunks WHERE id = ?", (cid,)).fetchone()
-        if row is None:
-            return None
-        rowid, text, meta, length, terms = row
-        c = chunk_from(cid, text, json.loads(meta))
-        term_ids = [(int(t),) for t in terms.split()]
-        db.executemany("DELETE FROM postings WHERE term = ? AND chunk = ?", [(t, rowid) for (t,) in term_ids])
-        db.executemany("UPDATE terms SET df = df - 1 WHERE id = ?", term_ids)
-        db.execute("INSERT INTO grams(grams, rowid, tb, hb, tu, hu) VALUES('delete', ?, ?, ?, ?, ?)", (rowid, *_grams_row(c)))
-        db.execute("UPDATE places SET n = n - 1 WHERE district = ? AND body = ?", (c.district, c.body))
-        db.executemany("UPDATE named SET n = n - 1 WHERE place = ?", [(p,) for p in self._names(c)])
-        db.execute("DELETE FROM chunks WHERE rowid = ?", (rowid,))
-        return length
+    def _remove(self, db: sqlite3.Connection, ids: Iterable[str]) -> tuple[int, int]:
+        """Take chunks out of every table; how many were there, and their token count."""
+        gone: dict[tuple[int, int], set[int]] = {}  # (term, block) -> chunk rowids to drop from it
+        df: Counter[int] = Counter()
+        removed = tokens = 0
+        for cid in ids:
+            row = db.execute("SELECT rowid, text, meta, length, terms FROM chunks WHERE id = ?", (cid,)).fetchone()
+            if row is None:
+                continue
+            rowid, text, meta, length, terms = row
+            c = chunk_from(cid, text, json.loads(meta))
+            for spot in terms.split():
+                tid, block = map(int, spot.split(":"))
+                gone.setdefault((tid, block), set()).add(rowid)
+                df[tid] += 1
+            db.execute("INSERT INTO grams(grams, rowid, tb, hb, tu, hu) VALUES('delete', ?, ?, ?, ?, ?)", (rowid, *_grams_row(c)))
+            db.execute("UPDATE places SET n = n - 1 WHERE district = ? AND body = ?", (c.district, c.body))
+            db.executemany("UPDATE named SET n = n - 1 WHERE place = ?", [(p,) for p in self._names(c)])
+            db.execute("DELETE FROM chunks WHERE rowid = ?", (rowid,))
+            removed += 1
+            tokens += length
+        for (tid, block), rowids in gone.items():
+            data = np.frombuffer(db.execute("SELECT data FROM postings WHERE term = ? AND block = ?", (tid, block)).fetchone()[0],
+                                 dtype=_POSTING)
+            kept = data[~np.isin(data["chunk"], np.fromiter(rowids, dtype=np.int64))]
+            if len(kept):
+                db.execute("UPDATE postings SET data = ? WHERE term = ? AND block = ?", (kept.tobytes(), tid, block))
+            else:
+                db.execute("DELETE FROM postings WHERE term = ? AND block = ?", (tid, block))
+        db.executemany("UPDATE terms SET df = df - ? WHERE id = ?", [(k, tid) for tid, k in df.items()])
+        return removed, tokens
 
     # -- reading -----------------------------------------------------------
     def get(self, ids: Iterable[str]) -> dict[str, Chunk]:
@@ -345,26 +391,32 @@ class Catalog:
         if not n or not tokens:
             return []
         avg = int(self._get(db, "tokens", "0")) / n
-        chunk_parts, score_parts = [], []
+        weights: dict[int, tuple[float, int]] = {}  # term id -> (idf, times in the query)
         for t, times in Counter(tokens).items():
             row = db.execute("SELECT id, df FROM terms WHERE term = ?", (t,)).fetchone()
-            if row is None or row[1] <= 0:
-                continue
-            got = np.array(db.execute("SELECT chunk, tf, length FROM postings WHERE term = ?", (row[0],)).fetchall(),
-                           dtype=np.float64).reshape(-1, 3)
-            idf = math.log(1 + (n - row[1] + 0.5) / (row[1] + 0.5))
-            tf, length = got[:, 1], got[:, 2]
-            score = (idf * tf / (tf + K1 * (1 - B + B * length / avg))).astype(np.float32)
-            chunk_parts.append(got[:, 0].astype(np.int64))
-            score_parts.append(score * np.float32(times))
-        if not chunk_parts:
+            if row is not None and row[1] > 0:
+                weights[row[0]] = (math.log(1 + (n - row[1] + 0.5) / (row[1] + 0.5)), times)
+        if not weights:
             return []
-        rows, inverse = np.unique(np.concatenate(chunk_parts), return_inverse=True)
-        scores = np.zeros(len(rows), dtype=np.float32)
-        np.add.at(scores, inverse, np.concatenate(score_parts))
+        chunk_parts, score_parts = [], []
+        for tid, (idf, times) in weights.items():
+            blocks = db.execute("SELECT data FROM postings WHERE term = ?", (tid,)).fetchall()
+            got = np.frombuffer(b"".join(d for (d,) in blocks), dtype=_POSTING)
+            tf, length = got["tf"].astype(np.float64), got["length"].astype(np.float64)
+            score = (idf * tf / (tf + K1 * (1 - B + B * length / avg))).astype(np.float32)
+            chunk_parts.append(got["chunk"])
+            score_parts.append(score * np.float32(times))
+        chunks = np.concatenate(chunk_parts)
+        low = int(chunks.min())
+        present = np.bincount(chunks - low) > 0
+        scores = np.bincount(chunks - low, weights=np.concatenate(score_parts))[present].astype(np.float32)
+        rows = np.flatnonzero(present) + low
         if where:
             keep = np.isin(rows, self._matching(db, where))
             rows, scores = rows[keep], scores[keep]
+        if len(scores) > k:  # only what can make the top k (ties at the k-th score included) is sorted
+            floor = np.partition(scores, len(scores) - k)[len(scores) - k]
+            rows, scores = rows[scores >= floor], scores[scores >= floor]
         order = np.lexsort((rows, -scores))[:k]
         top = [(int(rows[i]), float(scores[i])) for i in order if scores[i] > 0]
         if not top:

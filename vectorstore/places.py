@@ -157,16 +157,35 @@ def main_place(text: str, title: str = "") -> str:
     return max(counts, key=lambda n: (counts[n], -first.get(n, 0)))
 
 
+@functools.lru_cache(maxsize=4)
+def _forms(known: frozenset[str]) -> tuple[dict[str, list[tuple[str, bool]]], int]:
+    """Each way of writing a known place (its name, its stem) -> (name, is the stem); the longest form's length.
+    Built once per set of names (the index's, which changes only with the store)."""
+    forms: dict[str, list[tuple[str, bool]]] = {}
+    for name in known:
+        for form, short in dict.fromkeys(((name, False), (stem(name), True)), None):
+            if form != name or not short:
+                forms.setdefault(form, []).append((name, short))
+    return forms, max(map(len, forms), default=0)
+
+
 def mentions(text: str, known: Iterable[str]) -> list[str]:
-    """Known place names the text names in full or by their stem ("越秀" for 越秀区), longest match first."""
+    """Known place names the text names in full or by their stem ("越秀" for 越秀区), longest name first.
+
+    Looks up the text's substrings among the names, not the names in the text: a question costs the same
+    against ten names or a hundred thousand.
+    """
+    forms, longest = _forms(known if isinstance(known, frozenset) else frozenset(known))
+    found = []  # (name length, name, stem?, start, end)
+    for start in range(len(text)):
+        for end in range(start + 1, min(len(text), start + longest) + 1):
+            for name, short in forms.get(text[start:end], ()):
+                found.append((-len(name), name, short, start, end))
     hits: list[tuple[int, str]] = []
     taken: list[tuple[int, int]] = []
-    for name in sorted(set(known), key=len, reverse=True):
-        for form in dict.fromkeys((name, stem(name))):
-            for m in re.finditer(re.escape(form), text):
-                span = (m.start(), m.end())
-                if any(a < span[1] and span[0] < b for a, b in taken):
-                    continue
-                taken.append(span)
-                hits.append((m.start(), name))
+    for _, name, _, start, end in sorted(found):
+        if any(a < end and start < b for a, b in taken):
+            continue
+        taken.append((start, end))
+        hits.append((start, name))
     return list(dict.fromkeys(n for _, n in sorted(hits)))

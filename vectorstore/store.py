@@ -340,6 +340,9 @@ class Index:
             # next one to open the store catches the catalog up with Chroma.
             mark = cat.begin_change()
             collection = self.collection
+            expect = getattr(self.embedder, "expect", None)
+            if expect:
+                expect(len(new_chunks))
             if delete:
                 collection.delete(ids=sorted(delete))
             for c in updates:
