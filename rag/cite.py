@@ -33,7 +33,7 @@ def _one_line(text: str) -> str:
 
 def reference(c: Citation) -> str:
     """The article as a GB/T 7714-2015 newspaper reference, unnumbered:
-    `景静. 标题[N]. 某某日报, 2021-02-05(5).`, `[N/OL]` and the URL when it is known online."""
+    `张三. 标题[N]. 某某日报, 2021-02-05(5).`, `[N/OL]` and the URL when it is known online."""
     return _reference(c, _plain, _plain)
 
 
