@@ -125,8 +125,8 @@ class ExtractiveAnswerer:
                         quote=verbatim_quote(c, span.sentence, span.text), score=round(span.score, 3), body=c.body, reporter=c.reporter,
                         section=c.section, year=c.year, origin=c.origin, ingested=c.ingested,
                         also=tuple({"source": d.source, "paragraph": d.paragraph, "title": d.title} for d in reprints),
-                        context=c.text,
-                        start=c.start, end=c.end)
+                        context=c.text, start=c.start, end=c.end,
+                        outlet=c.outlet, date=c.date, url=c.url, page=c.page)
 
 
 class Chain:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from rag.cite import FORMATS, render
 from rag.errors import RagError
 from rag.history import json_lines, question_of, user_turns
 
@@ -163,15 +164,35 @@ def _print_answer(a) -> None:
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per question.")
 @click.option("--history", "history", multiple=True, help="An earlier question of the conversation (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line with --batch).")
-def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ...], as_json: bool) -> None:
+@click.option("--cite-format", "cite_format", type=click.Choice(FORMATS),
+              help="Print the answer with its citations to paste: Markdown footnotes, GB/T 7714-2015 references or "
+                   "CSL-JSON; with --json, the JSON gains it as \"formatted\".")
+def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ...], as_json: bool,
+        cite_format: str | None) -> None:
     """Answer QUESTION with cited sources (or every question of --batch FILE)."""
     if bool(question) == bool(batch):
         raise click.UsageError("give a QUESTION or --batch FILE.jsonl, not both and not neither")
+    if batch and cite_format and not as_json:
+        raise click.UsageError("--cite-format with --batch needs --json (each line then has its \"formatted\" citations)")
     p = _pipeline()
     p.ensure_ingested()
+
+    def as_object(a, qid: str | None = None) -> dict:
+        out = a.to_json(id=qid)
+        if cite_format:
+            out["formatted"] = render(a, cite_format)
+        return out
+
     if question:
         a = p.ask(question, list(history), k=k)
-        _emit(a.to_json()) if as_json else _print_answer(a)
+        if as_json:
+            _emit(as_object(a))
+        elif cite_format:
+            if cite_format == "csl-json" and a.refused:  # the JSON on stdout stays valid: [], and why on stderr
+                click.echo(_shown(a.answer), err=True)
+            click.echo(_shown(render(a, cite_format)), nl=False)
+        else:
+            _print_answer(a)
         return
     if not batch.is_file():
         raise RagError(f"--batch {batch}: no such file")
@@ -182,7 +203,7 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
     for qid, q, hist in items:
         a = p.ask(q, hist, k=k)
         if as_json:
-            _emit(a.to_json(id=qid))
+            _emit(as_object(a, qid))
         else:
             click.echo(_shown(f"{qid}: {q}"))
             _print_answer(a)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from rag import cite
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -26,11 +28,15 @@ class Citation:
     context: str = ""  # the whole paragraph the quote was taken from
     start: int = 0  # character span of the paragraph in the source file
     end: int = 0
+    # Where and when the article was published, when its page or its sidecar says so ("" otherwise).
+    outlet: str = ""
+    date: str = ""  # ISO 8601, as precise as known: "2021-02-05", "2021-02", "2021"
+    url: str = ""
+    page: str = ""  # the page (版次) of the paper
 
     def formatted(self) -> str:
-        """A citation a journalist can paste: quote, article, place in the page."""
-        who = f",记者{self.reporter}" if self.reporter else ""
-        return f"“{self.quote}”——《{self.title}》{who}({self.source},第{self.paragraph}段)"
+        """A citation a journalist can paste: the quote in 「」, its article as a GB/T 7714 reference, the paragraph."""
+        return cite.formatted(self)
 
 
 @dataclass(frozen=True)
@@ -48,8 +54,11 @@ class Answer:
         """The `rag ask --json` shape of ../shared/CLI.md."""
         out: dict = {} if id is None else {"id": id}
         out.update(question=self.question, answer=self.answer, refused=self.refused)
+        # outlet, date, url and page only when known (../shared/CLI.md)
         out["citations"] = [
-            {k: v for k, v in asdict(c).items() if k not in ("context", "start", "end")} for c in self.citations
+            {k: v for k, v in asdict(c).items()
+             if k not in ("context", "start", "end") and (v or k not in ("outlet", "date", "url", "page"))}
+            for c in self.citations
         ]
         out["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
         if self.resolved_question and self.resolved_question != self.question:

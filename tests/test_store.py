@@ -310,6 +310,36 @@ def test_metadata_only_update_refreshes_the_catalog(tmp_path: Path, reusing: Reu
         assert hits[0].chunk.text.startswith("审查批准区政府")
 
 
+def test_a_changed_sidecar_alone_updates_its_article(tmp_path: Path, reusing: ReusingEmbedder) -> None:
+    """The sidecar counts in the file's hash: adding, changing or breaking it re-labels the article's chunks,
+    nothing is embedded again, and the sidecar itself is never an article."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    shutil.copy(BUNDLED_CORPUS / ERQI, folder / ERQI)
+    sidecar = folder / "001_187c4b3ab0ed4735.meta.json"
+    index = new_index(tmp_path / "home", reusing)
+    first = index.ingest([folder])
+    assert {c.outlet for c in index.chunks} == {""}
+
+    sidecar.write_text(json.dumps({"outlet": "郑州日报", "date": "2021-02-05"}), encoding="utf-8")
+    report = index.ingest([folder])
+    assert (report.added, report.removed, report.updated, report.skipped) == (0, 0, first.added, [])
+    for fresh in (index, new_index(tmp_path / "home", reusing)):
+        assert {(c.outlet, c.date) for c in fresh.chunks} == {("郑州日报", "2021-02-05")}
+
+    sidecar.write_text('{"outlet": "郑州日报", "date": "2021-02-05",}', encoding="utf-8")
+    report = index.ingest([folder])
+    assert report.skipped == [(str(folder / ERQI), f"{sidecar.name}: not valid JSON (line 1, column 41: "
+                               "Expecting property name enclosed in double quotes); fix it or remove it")]
+    assert index.count() == first.added  # the article is kept as it was, not removed
+
+    sidecar.unlink()
+    report = index.ingest([folder])
+    assert (report.added, report.removed, report.updated) == (0, 0, first.added)
+    assert {c.outlet for c in index.chunks} == {""}
+    assert reusing.embedded == []
+
+
 # -- search ------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])

@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 import pytest
 
+from rag import cite
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Citation
@@ -128,6 +129,19 @@ def test_card_marks_the_quote_inside_its_paragraph_and_escapes_everything():
     assert "甲句。<mark>乙&lt;b&gt;句</mark>。丙" in html_
     assert 'id="src-4-1"' in html_ and 'data-turn="4"' in html_
     assert f'data-cite="{app.html.escape(c.formatted(), quote=True)}"' in html_
+
+
+def test_card_shows_where_and_when_it_was_published_and_the_answer_copies_as_the_cli_prints():
+    c = _citation(outlet="某某日报", date="2021-02-05", page="5", url="https://example.com/a?b=1&c=2")
+    a = Answer("q", "乙句。[1]", False, [c])
+    html_ = render_sources(a)
+    assert "某某日报 2021-02-05 第5版" in html_
+    assert '<a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">原文</a>' in html_
+    for text in (cite.gbt7714(a), cite.markdown(a), c.formatted()):
+        assert f'data-cite="{app.html.escape(text, quote=True)}"' in html_
+    # a refusal's nearest paragraph is not offered as the answer's source
+    assert "rag-copy-gbt" not in render_sources(Answer("q", "没有。最接近的段落见[1]。", True, [c]))
+    assert 'href="javascript' not in render_sources(Answer("q", "a[1]", False, [_citation(url="javascript:alert(1)")]))
 
 
 def test_a_quote_missing_from_its_paragraph_is_still_shown():

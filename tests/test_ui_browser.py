@@ -196,7 +196,15 @@ def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_
     page.locator("#src-1-1 button.rag-copy").click()
     expect(page.locator("#src-1-1 button.rag-copy")).to_have_text("已复制")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("“") and "庆泰路小学" in copied and "001_187c4b3ab0ed4735.txt" in copied
+    assert copied.startswith("「") and "庆泰路小学" in copied and "001_187c4b3ab0ed4735.txt" in copied
+    assert "景静. 解读二七区人大常委会工作报告" in copied
+    # The answer's own button copies what `rag ask --cite-format gbt7714` prints.
+    whole = page.locator('#rag-sources .rag-turn[data-turn="1"] button.rag-copy-gbt')
+    whole.click()
+    expect(whole).to_have_text("已复制")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("新增优质学位1.04万个。[1]") and "\n参考文献:\n[1] 景静. 解读二七区人大常委会工作报告" in copied
+    expect(whole).to_have_text("复制答案与参考文献 (GB/T 7714)", timeout=5000)
 
     # A refusal is shown as one, with its badge.
     _ask(page, "金水区2020年新增了多少学位?", 3)

@@ -17,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from rag import cite
 from rag.errors import RagError
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import PROJECT_ROOT, Settings
@@ -65,6 +66,7 @@ CSS = """
 .rag-context mark { background:#fde68a; color:#111; padding:0 .1em; }
 .rag-copy { font-size:.82em; padding:.15em .6em; border:1px solid var(--border-color-primary); border-radius:.4em;
             background:var(--button-secondary-background-fill); cursor:pointer; }
+.rag-copy-all { margin:0 0 .6em; }
 .rag-charts { display:flex; flex-wrap:wrap; gap:1em; }
 .rag-chart { border:1px solid var(--border-color-primary); border-radius:.5em; padding:.6em .8em; min-width:260px; flex:1; }
 .rag-chart h4 { margin:0 0 .4em; }
@@ -73,7 +75,7 @@ CSS = """
 .rag-bar > div { background:#4f46e5; border-radius:.3em; height:100%; }
 """
 
-# Runs once in the page: [n] links in answers show their card; copy buttons copy Citation.formatted().
+# Runs once in the page: [n] links in answers show their card; copy buttons copy their data-cite (rag.cite's output).
 SOURCES_JS = """
 if (!window.__ragUi) {
   window.__ragUi = true;
@@ -106,9 +108,11 @@ if (!window.__ragUi) {
     }
     const button = target && target.closest('button.rag-copy');
     if (button) {
+      const label = button.dataset.label || button.textContent;
+      button.dataset.label = label;
       copy(button.dataset.cite || '').then(() => {
         button.textContent = '已复制';
-        setTimeout(() => { button.textContent = '复制引用'; }, 1500);
+        setTimeout(() => { button.textContent = label; }, 1500);
       });
     }
   }, true);
@@ -260,19 +264,27 @@ def highlight(context: str, quote: str) -> str:
     return f"{html.escape(context[:a])}<mark>{html.escape(context[a:b])}</mark>{html.escape(context[b:])}"
 
 
+def _copy_button(text: str, label: str, kind: str = "rag-copy") -> str:
+    esc = html.escape
+    return f'<button type="button" class="rag-copy {kind}" data-cite="{esc(text, quote=True)}" title="{esc(text, quote=True)}">{label}</button>'
+
+
 def render_card(c: Citation, turn: int = 1) -> str:
-    """One source card: title, district, body, reporter, paragraph number, the quote marked in its paragraph."""
+    """One source card: title, district, body, reporter, outlet and date, paragraph number, the quote marked in
+    its paragraph, and a button that copies Citation.formatted()."""
     esc = html.escape
     uploaded = f"用户上传 {c.ingested.replace('T', ' ').rstrip('Z')} UTC" if c.origin == "upload" else ""
-    meta = [x for x in (uploaded, c.district, c.body, f"记者 {c.reporter}" if c.reporter else "",
-                        f"第{c.paragraph}段", c.source) if x]
+    printed = " ".join(x for x in (c.outlet, c.date, f"第{c.page}版" if c.page and (c.outlet or c.date) else "") if x)
+    meta = [esc(x) for x in (uploaded, c.district, c.body, f"记者 {c.reporter}" if c.reporter else "", printed,
+                             f"第{c.paragraph}段", c.source) if x]
+    if c.url.startswith(("http://", "https://")):
+        meta.append(f'<a href="{esc(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">原文</a>')
     return (
         f'<article class="rag-card" id="src-{turn}-{c.n}" data-n="{c.n}">'
         f'<div class="rag-card-title"><span class="rag-n">[{c.n}]</span>{esc(c.title or c.source)}</div>'
-        f'<div class="rag-meta">{" · ".join(esc(x) for x in meta)}</div>'
+        f'<div class="rag-meta">{" · ".join(meta)}</div>'
         f'<blockquote class="rag-context">{highlight(c.context or c.quote, c.quote)}</blockquote>'
-        f'<button type="button" class="rag-copy" data-cite="{esc(c.formatted(), quote=True)}" '
-        f'title="{esc(c.formatted(), quote=True)}">复制引用</button>'
+        f"{_copy_button(c.formatted(), '复制引用')}"
         "</article>"
     )
 
@@ -290,6 +302,10 @@ def render_sources(answer: Answer, turn: int = 1) -> str:
             parts.append('<div class="rag-note">最接近的段落(未用于回答):</div>')
     elif not answer.citations:
         parts.append('<div class="rag-note">这条答案没有引用来源。</div>')
+    else:  # the answer with all its citations, as `rag ask --cite-format` prints it
+        parts.append('<div class="rag-copy-all">'
+                     f"{_copy_button(cite.gbt7714(answer), '复制答案与参考文献 (GB/T 7714)', 'rag-copy-gbt')} "
+                     f"{_copy_button(cite.markdown(answer), '复制 Markdown', 'rag-copy-md')}</div>")
     parts += [render_card(c, turn) for c in answer.citations]
     parts.append("</section>")
     return "".join(parts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import re
@@ -9,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from vectorstore.metadata import BadMetadata, DocMeta, blank, front_matter, front_matter_length, iso_date, read_sidecar
 from vectorstore.places import count_places, main_place
 from vectorstore.types import Chunk
 
@@ -18,7 +20,7 @@ def _code_version() -> str:
     both unchanged, and re-chunks every file after an upgrade changed how chunks are cut or labelled."""
     here = Path(__file__).parent
     h = hashlib.sha1()
-    for name in ("chunking.py", "places.py", "keyword.py", "lexicon.py", "reading.py", "types.py"):
+    for name in ("chunking.py", "places.py", "keyword.py", "lexicon.py", "reading.py", "types.py", "metadata.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
 
@@ -47,6 +49,16 @@ _AD_WORDS = ("用户", "宽带", "WiFi", "5G", "手机", "网速", "套餐", "�
 _BANNER = re.compile(r"^热烈(?:祝贺|庆祝)")
 _OPENERS = re.compile(r"^(?:20\d\d年|\d{1,2}月\d{1,2}日|同时|此外|另外|其中|目前|今年|去年|一年来|围绕|面对|针对|对于|据悉|记者)")
 _QUOTED = re.compile(r"[“‘《「『][^”’》」』]*[”’》」』]")
+# A dateline naming the paper or agency ("某某日报讯 …", "某某社某地3月5日电(记者 …)"); "本报讯" names none.
+_DATELINE = re.compile(r"[(（]?(?!本报|据|该)([\u4e00-\u9fa5]{1,10}?(?:日报|晚报|晨报|早报|报|通讯社|新闻社|社|网))"
+                       r"(?:[\u4e00-\u9fa5]{2,8}?)?(?:\d{1,2}月\d{1,2}日)?(?:讯|电)(?=[\s(（:：]|$)")
+# A masthead line: the paper's full date, perhaps with its name, the weekday and the page ("第5版", "A05版").
+_FULL_DATE = re.compile(r"((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|((?:19|20)\d\d)-(\d{1,2})-(\d{1,2})")
+_PAGE = re.compile(r"第\s*([A-Z]?\d{1,3})\s*版|\b([A-Z]\d{1,3})\s*版?\b")
+_WEEKDAY = re.compile(r"(?:星期|周)[一二三四五六日天]")
+_OUTLET_NAME = re.compile(r"[\u4e00-\u9fa5A-Za-z]{1,12}(?:报|刊|社)")
+# A column label above the headline ("某某观察", "某某周刊"): one word of at most four characters.
+_COLUMN_LABEL = re.compile(r"[\u4e00-\u9fa5]{2,4}")
 
 
 @dataclass(frozen=True)
@@ -81,7 +93,7 @@ def is_heading(line: str) -> bool:
 def is_junk(line: str) -> bool:
     """Editor credits, hotlines, banners and advertisement copy: not article text."""
     s = line.strip().lstrip("-*•> ").strip()
-    if _CREDIT.search(s) or _HOTLINE.search(s) or _BANNER.match(s) or _BYLINE_LINE.match(s):
+    if _CREDIT.search(s) or _HOTLINE.search(s) or _BANNER.match(s) or _BYLINE_LINE.match(s) or masthead(s):
         return True
     if _CAPTION.search(s) and len(s) <= 2 * MAX_HEADING_CHARS:
         return True
@@ -299,6 +311,41 @@ def strip_byline(text: str) -> str:
     return _BYLINE.sub("", text).rstrip()
 
 
+def masthead(line: str) -> tuple[str, str, str] | None:
+    """(outlet, ISO date, page) of a masthead line ("2024年1月10日 星期三 第5版"); None for any other line."""
+    s = line.strip()
+    m = _FULL_DATE.search(s)
+    if not m:
+        return None
+    y, mo, d = (int(g) for g in (m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)))
+    rest = f"{s[:m.start()]} {s[m.end():]}"
+    page = _PAGE.search(rest)
+    if page:
+        rest = rest[: page.start()] + " " + rest[page.end():]
+    rest = _WEEKDAY.sub(" ", rest).strip(" \t\u3000|·/")
+    if rest and not _OUTLET_NAME.fullmatch(rest):
+        return None
+    try:
+        date = iso_date(y, mo, d)
+    except BadMetadata:
+        return None
+    return rest, date, (page.group(1) or page.group(2)) if page else ""
+
+
+def outlet_of(blocks: list[Block]) -> str:
+    """The paper or agency a dateline names ("某某日报讯", "某某社…电"), in the first paragraphs; "" when none does."""
+    for b in [b for b in blocks if b.kind == "text"][:5]:
+        m = _DATELINE.match(b.text)
+        if m:
+            return m.group(1)
+    return ""
+
+
+def _column_label(blocks: list[Block], i: int, head: list[int]) -> bool:
+    """The first of several head lines, one short word: the page's column ("某某观察"), not the headline."""
+    return i == head[0] and len(head) > 1 and bool(_COLUMN_LABEL.fullmatch(blocks[i].text))
+
+
 def _titles(blocks: list[Block]) -> list[tuple[int, str]]:
     """(block position, title) where an article title starts.
 
@@ -310,7 +357,8 @@ def _titles(blocks: list[Block]) -> list[tuple[int, str]]:
         top = min(md)
         return [(i, b.text) for i, b in enumerate(blocks) if b.kind == "heading" and b.level == top]
     first_text = next((i for i, b in enumerate(blocks) if b.kind == "text"), len(blocks))
-    head = [(i, b.text) for i, b in enumerate(blocks[:first_text]) if b.kind == "heading"]
+    lines = [i for i, b in enumerate(blocks[:first_text]) if b.kind == "heading"]
+    head = [(i, blocks[i].text) for i in lines if not _column_label(blocks, i, lines)]
     if not head:
         return []
     groups: list[list[str]] = [[]]
@@ -325,9 +373,41 @@ def _titles(blocks: list[Block]) -> list[tuple[int, str]]:
     return [(0, " ".join(t for _, t in head))]
 
 
-def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") -> list[Chunk]:
-    """Turn one file's text into labelled paragraph chunks."""
+def document_meta(text: str, source: str, path: str = "") -> DocMeta:
+    """The metadata of a file's front matter and of its sidecar beside `path` (the sidecar's values win).
+
+    An unreadable sidecar or front matter counts as none here: read_source reports it and skips the file.
+    """
+    meta, side = DocMeta(), None
+    with contextlib.suppress(BadMetadata):
+        if source.lower().endswith(".md"):
+            meta = front_matter(text)[0]
+    with contextlib.suppress(BadMetadata):
+        side = read_sidecar(Path(path)) if path else None
+    return side[0].over(meta) if side else meta
+
+
+def _printed_meta(blocks: list[Block]) -> DocMeta:
+    """What the page itself prints: the outlet of a dateline or masthead, a masthead's date and page."""
+    first_text = next((i for i, b in enumerate(blocks) if b.kind == "text"), len(blocks))
+    top = next((m for b in blocks[:first_text] if b.kind == "junk" and (m := masthead(b.text))), None)
+    outlet, date, page = top or ("", "", "")
+    return DocMeta(outlet=outlet or outlet_of(blocks), date=date, page=page)
+
+
+def chunk_document(text: str, source: str, path: str = "", file_hash: str = "",
+                   meta: DocMeta | None = None) -> list[Chunk]:
+    """Turn one file's text into labelled paragraph chunks.
+
+    `meta` (read_source's: the sidecar's and the front matter's) sets or overrides what the text says; when it
+    is None, the front matter is read from the text and the sidecar from beside `path`.
+    """
+    if meta is None:
+        meta = document_meta(text, source, path)
+    if source.lower().endswith(".md"):
+        text = blank(text, front_matter_length(text))  # the block is not article text; offsets stay the file's
     blocks = split_blocks(text)
+    meta = meta.over(_printed_meta(blocks))
     titles = _titles(blocks)
     doc_district = district_of(" ".join(b.text for b in blocks if b.kind != "junk"), titles[0][1] if titles else "")
     doc_year = year_of(" ".join(b.text for b in blocks if b.kind != "junk"))
@@ -386,14 +466,16 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
         prev_body = body
         if parallel_titles:
             title = next((t for _, t in titles if body_of(t) == body), " ".join(t for _, t in titles))
+        title = meta.title or title
         if seg not in seg_district:  # once per article: tagging its places is the costly part
-            seg_district[seg] = district_of(seg_t, title) or doc_district
-            found = byline_of(seg_raw.get(seg, ""))
-            seg_byline[seg] = found if found[0] else doc_byline
+            seg_district[seg] = meta.district or district_of(seg_t, title) or doc_district
+            printed = byline_of(seg_raw.get(seg, ""))
+            seg_byline[seg] = printed if printed[0] else doc_byline
         district = seg_district[seg]
         lead = _LEAD_YEAR.match(paragraph)
         year = int(lead.group(1)) if lead else (section_year or year_of(title) or year_of(seg_t) or doc_year)
         reporter, byline = seg_byline[seg]
+        reporter = "、".join(meta.reporters) or reporter
         joins, pos = [], 0
         for prev, cur in itertools.pairwise(group):
             pos += len(prev.text)
@@ -412,5 +494,6 @@ def chunk_document(text: str, source: str, path: str = "", file_hash: str = "") 
                 id=hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:20], text=piece, source=source,
                 path=path, paragraph=group[0].index, start=start, end=end, title=title, section=section,
                 district=district, body=body, year=year, reporter=reporter, byline=byline, places=places_of(piece),
+                outlet=meta.outlet, date=meta.date, url=meta.url, page=meta.page,
                 file_hash=file_hash, chunker=CHUNKER, breaks=breaks))
     return [replace(c, file_chunks=len(chunks)) for c in chunks]

@@ -1,10 +1,20 @@
-"""Read .txt/.md files as text: UTF-8 (with or without BOM) or GB18030, never half-read."""
+"""Read .txt/.md files as text: UTF-8 (with or without BOM) or GB18030, never half-read; with their metadata."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+
+from vectorstore.metadata import (
+    SIDECAR_SUFFIX,
+    BadMetadata,
+    DocMeta,
+    front_matter,
+    is_sidecar,
+    read_sidecar,
+    sidecar_of,
+)
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -19,7 +29,8 @@ class SourceText:
     path: Path
     text: str
     encoding: str
-    sha256: str
+    sha256: str  # of the file and its sidecar: a changed sidecar re-indexes the file
+    meta: DocMeta = DocMeta()  # from the sidecar and the front matter
 
 
 def _utf16(data: bytes) -> str | None:
@@ -67,7 +78,9 @@ def decode(data: bytes) -> tuple[str, str]:
 
 
 def read_source(path: Path) -> SourceText:
-    """Read one file, normalising line endings to \\n."""
+    """Read one file, normalising line endings to \\n, with its metadata (NAME.meta.json, YAML front matter)."""
+    if is_sidecar(path):
+        raise UnreadableFile("a metadata sidecar: it is read with its article (the .txt or .md of the same name)")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}; use .txt or .md")
     try:
@@ -81,7 +94,21 @@ def read_source(path: Path) -> SourceText:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise UnreadableFile("empty file")
-    return SourceText(path, text, encoding, hashlib.sha256(data).hexdigest())
+    digest = hashlib.sha256(data)
+    meta = DocMeta()
+    if path.suffix.lower() == ".md":
+        try:
+            meta = front_matter(text)[0]
+        except BadMetadata as exc:
+            raise UnreadableFile(f"front matter {exc}; fix it or remove the --- block") from exc
+    try:
+        side = read_sidecar(path)
+    except BadMetadata as exc:
+        raise UnreadableFile(f"{sidecar_of(path).name}: {exc}; fix it or remove it") from exc
+    if side is not None:
+        meta = side[0].over(meta)
+        digest.update(b"\0" + side[1])
+    return SourceText(path, text, encoding, digest.hexdigest(), meta)
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -96,6 +123,9 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
                 if f.is_file():
                     if f.suffix.lower() in SUPPORTED_SUFFIXES:
                         files.append(f)
+                    elif is_sidecar(f):  # read with its article
+                        if not _article_of(f):
+                            skipped.append((f, f"metadata sidecar without an article: no {_stem(f)}.txt or {_stem(f)}.md beside it"))
                     else:
                         skipped.append((f, f"unsupported file type {f.suffix or '(none)'}; use .txt or .md"))
                 elif f.is_symlink() and not f.exists():
@@ -105,6 +135,14 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
         else:
             skipped.append((p, _dangling(p) if p.is_symlink() else "no such file or folder"))
     return files, skipped
+
+
+def _stem(sidecar: Path) -> str:
+    return sidecar.name[: -len(SIDECAR_SUFFIX)]
+
+
+def _article_of(sidecar: Path) -> bool:
+    return any(sidecar.with_name(_stem(sidecar) + suffix).is_file() for suffix in SUPPORTED_SUFFIXES)
 
 
 def _dangling(link: Path) -> str:

@@ -21,9 +21,14 @@ class Chunk:
     district: str = ""
     body: str = ""
     year: int = 0
-    reporter: str = ""
+    reporter: str = ""  # the reporters (记者) of the byline, or a sidecar's `reporters`, joined by 、
     byline: str = ""  # the byline as printed ("记者 张三"): a verbatim quote for "who reported it"
     places: str = ""  # places the paragraph names, most named first, comma-separated
+    # Where and when its article was published, when the page (a dateline, a masthead) or a sidecar says so.
+    outlet: str = ""
+    date: str = ""  # ISO 8601: "2024-01-10", or "2024-01" / "2024" when only that is known
+    url: str = ""
+    page: str = ""  # the page (版次) of the paper: "5", "A05"
     file_hash: str = ""
     chunker: str = ""  # vectorstore.chunking.CHUNKER: the code that cut it (a new version re-chunks unchanged files)
     file_chunks: int = 0  # how many chunks its file gave: fewer in the store means an ingest was cut short
