@@ -2,7 +2,7 @@
 
 Each store holds the real articles (the bundled corpus and the two unseen-article sets, ingested with the real
 model) plus synthetic chunks written through `Index.add_embedded`. A synthetic article takes a real article
-as its pattern: another place name (random characters with 区/县/市/镇), every digit redrawn, its sentences
+as its pattern: another place name (random characters with 区/县/市/镇) for every real place named, every digit redrawn, its sentences
 shuffled and one sentence of another article spliced in, so no two texts are alike; its vectors are the
 pattern's own with noise (cosine ~0.9 to it), normalised. The dev set's questions stay answerable, and they
 must still be answered right at every size (checked, not only timed).
@@ -47,6 +47,7 @@ def _synthetic(real: list, vectors: np.ndarray, count: int, rng: random.Random, 
     for i, c in enumerate(real):
         by_source.setdefault(c.source, []).append(i)
     sources = sorted(by_source)
+    names = sorted({p for c in real for p in (c.district, *c.places.split(",")) if p}, key=len, reverse=True)
     chunks, rows = [], []
     article = 0
     while len(chunks) < count:
@@ -63,7 +64,7 @@ def _synthetic(real: list, vectors: np.ndarray, count: int, rng: random.Random, 
             spliced = [s for s in re.split(r"(?<=[。!?;])", other) if s]
             sentences.insert(rng.randrange(len(sentences) + 1), rng.choice(spliced) if spliced else "")
             text = "".join(sentences)
-            for old in {c.district, *c.places.split(",")} - {""}:
+            for old in names:  # every real place (the spliced sentence's too): no made-up fact about a real one
                 text = text.replace(old, place)
             text = re.sub(r"\d", lambda _: str(rng.randrange(10)), text)
             chunks.append(replace(c, id=f"syn-{article}-{p}", text=text, source=name, path=f"/synthetic/{name}",
@@ -128,10 +129,14 @@ print(json.dumps({"laps": laps, "right": right}))
     out["warm_ms"] = {"p50": round(statistics.median(laps), 1), "p95": round(percentile(laps, 0.95), 1),
                       "questions": len(laps), "right": warm["right"]}
 
-    # One new article into the store, as a user adds it: the whole command, a new process.
+    # One new article (15 paragraphs) into the store, as a user adds it: the whole command, a new process.
     folder = home / "new-article"
     folder.mkdir()
-    (folder / "new.txt").write_text(f"新华区新闻\n\n{NEW_ARTICLE}\n", encoding="utf-8")
+    rng = random.Random(1)
+    paragraphs = [NEW_ARTICLE] + [f"第{i}项:全区改造老旧小区{rng.randint(10, 90)}个,新增停车位{rng.randint(100, 900)}个,"
+                                  f"惠及群众{rng.randint(1, 9)}万余人。" for i in range(2, 16)]
+    (folder / "new.txt").write_text("新华区人大常委会召开会议\n\n记者 王明\n\n" + "\n\n".join(paragraphs) + "\n",
+                                    encoding="utf-8")
     t = time.perf_counter()
     added = json.loads(run([*rag, "ingest", str(folder), "--json"], env))
     out["add_one_article_s"] = round(time.perf_counter() - t, 2)

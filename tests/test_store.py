@@ -435,3 +435,27 @@ def test_one_long_article_does_not_fill_every_place(corpus_index: Index) -> None
     # Inside one article (a district filter) the places are still all filled, from that article.
     only = corpus_index.search("人大常委会工作报告 常委会会议 审议", k=8, where={"district": "二七区"})
     assert len(only) == 8 and {h.chunk.source for h in only} == {ERQI}
+
+
+@pytest.mark.parametrize("where", [{"district": "二七区"}, {"district": ["惠济区", "中原区"], "body": "人大"}])
+def test_a_narrow_filter_is_searched_exactly(corpus_index: Index, where: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few chunks left by the filter: their vectors are compared with the query directly, giving what Chroma's
+    filtered search gives where that works (this store), and something where it comes back short (big stores)."""
+    query = "新增了多少学位和代表联络站"
+    exact = corpus_index.dense(query, 8, where)
+    monkeypatch.setattr(store, "EXACT_BELOW", 0)
+    by_chroma = corpus_index.dense(query, 8, where)
+    assert [cid for cid, _ in exact] == [cid for cid, _ in by_chroma]
+    assert [s for _, s in exact] == pytest.approx([s for _, s in by_chroma], abs=1e-4)
+
+    real_collection = corpus_index.collection
+
+    class ShortChroma:  # chroma-core/chroma#5367: a filtered query that finds nothing although chunks match
+        def query(self, **kwargs):
+            return {"ids": [[]], "distances": [[]]}
+
+        def __getattr__(self, name):
+            return getattr(real_collection, name)
+
+    monkeypatch.setattr(corpus_index, "_collection", ShortChroma())
+    assert corpus_index.dense(query, 8, where) == exact

@@ -425,17 +425,28 @@ class Catalog:
         ids = dict(db.execute(f"SELECT rowid, id FROM chunks WHERE rowid IN ({marks})", [r for r, _ in top]))  # noqa: S608
         return [(ids[r], s) for r, s in top if r in ids]
 
+    def ids_matching(self, where: dict[str, str | list[str]]) -> list[str]:
+        """The ids of the chunks that match a search filter (`{"district": "某区"}`, a list for any of several)."""
+        clause, args = _where(where)
+        return [cid for (cid,) in self._db().execute(f"SELECT id FROM chunks WHERE {clause}", args)]  # noqa: S608
+
     @staticmethod
     def _matching(db: sqlite3.Connection, where: dict[str, str | list[str]]) -> np.ndarray:
-        clauses, args = [], []
-        for key, want in where.items():
-            values = [want] if isinstance(want, str) else list(want)
-            column = key if key in _COLUMNS else None
-            if column is None:
-                if not key.isidentifier():
-                    raise ValueError(f"cannot filter on {key!r}")
-                column = f"json_extract(meta, '$.{key}')"
-            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
-            args += values
-        rows = db.execute(f"SELECT rowid FROM chunks WHERE {' AND '.join(clauses)}", args)  # noqa: S608
+        clause, args = _where(where)
+        rows = db.execute(f"SELECT rowid FROM chunks WHERE {clause}", args)  # noqa: S608
         return np.fromiter((r for (r,) in rows), dtype=np.int64)
+
+
+def _where(where: dict[str, str | list[str]]) -> tuple[str, list[str]]:
+    """A search filter as an SQL condition on `chunks` and its arguments."""
+    clauses, args = [], []
+    for key, want in where.items():
+        values = [want] if isinstance(want, str) else list(want)
+        column = key if key in _COLUMNS else None
+        if column is None:
+            if not key.isidentifier():
+                raise ValueError(f"cannot filter on {key!r}")
+            column = f"json_extract(meta, '$.{key}')"
+        clauses.append(f"{column} IN ({','.join('?' * len(values))})")
+        args += values
+    return " AND ".join(clauses), args
