@@ -6,6 +6,7 @@ import json
 import shutil
 import sqlite3
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -459,3 +460,21 @@ def test_a_narrow_filter_is_searched_exactly(corpus_index: Index, where: dict, m
 
     monkeypatch.setattr(corpus_index, "_collection", ShortChroma())
     assert corpus_index.dense(query, 8, where) == exact
+
+
+def test_chunks_written_into_chroma_by_other_means_are_caught_up(tmp_path: Path, reusing: ReusingEmbedder) -> None:
+    """Chunks upserted straight into the collection (no generation mark moved): the count differs, so the next
+    process reads ids and metadata, fetches only the new texts, and finds them by keyword and by meaning."""
+    home = tmp_path / "home"
+    index = new_index(home, reusing)
+    index.ingest([BUNDLED_CORPUS / ERQI])
+    before = index.count()
+    text = "据统计,全区新建口袋公园36个,新增绿地面积12.5万平方米。"
+    extra = replace(index.chunks[0], id="outside-1", text=text, source="outside.txt", path="/elsewhere/outside.txt")
+    index.collection.upsert(ids=[extra.id], embeddings=reusing.embed_documents([text]), documents=[text],
+                            metadatas=[extra.metadata()])
+    fresh = new_index(home, reusing)
+    assert fresh.count() == before + 1
+    assert fresh.search("口袋公园", k=1, mode="bm25")[0].chunk.id == "outside-1"
+    assert fresh.search("新建了多少口袋公园", k=1, mode="dense")[0].chunk.id == "outside-1"
+    catalog_matches_chroma(fresh)
