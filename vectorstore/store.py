@@ -321,7 +321,7 @@ class Index:
                 continue
             origin = origin_of(f) if origin_of else "file"
             first = min((c.ingested for c in old.values() if c.ingested), default=now)
-            chunks = [replace(c, origin=origin, ingested=first) for c in chunk_document(src.text, f.name, str(f), src.sha256)]
+            chunks = [replace(c, origin=origin, ingested=first) for c in chunk_document(src.text, f.name, str(f), src.sha256, src.meta)]
             if not chunks:
                 skipped.append((str(f), "no article paragraphs found"))
             delete |= set(old) - {c.id for c in chunks}
