@@ -147,6 +147,18 @@ class Chain:
         return (RunnableLambda(self.retrieve, name="HybridRetrieve")
                 | RunnableLambda(self.answerer.answer, name="ExtractiveAnswerer")).with_config(run_name="rag-answer")
 
+    def search(self, query: str, *, k: int, mode: str = "hybrid", history: Sequence[str] = (),
+               district: str | None = None, where: dict | None = None, keyword_query: str | None = None) -> list[Hit]:
+        """Retrieval as `ask` reads a question: follow-ups resolved, a place it names that the index has articles
+        about a filter (or `district`), its topic words the keyword query (or `keyword_query`); `where` adds filters."""
+        intent = self.locate(self.resolve_history(query, history))
+        districts = [district] if district else list(intent.districts)
+        known = set(self.index.districts())
+        places = [d for d in districts if d in known]
+        filters = {**({"district": places} if places else {}), **(where or {})}
+        return self.index.search(dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
+                                 where=filters or None, mode=mode, keyword_query=keyword_query or intent.keyword_query or None)
+
     def resolve_history(self, question: str, history: Sequence[str]) -> Intent:
         known = self.index.place_names()
         prev: Intent | None = None

@@ -1,4 +1,4 @@
-"""The `rag` command (../shared/CLI.md): ingest, search, ask, ui, eval, doctor — thin shells over the pipeline."""
+"""The `rag` command (../shared/CLI.md): ingest, search, ask, ui, serve, eval, doctor — thin shells over the pipeline."""
 
 from __future__ import annotations
 
@@ -74,8 +74,10 @@ def _one_line(exc: BaseException) -> str:
     text = first_line(exc)
     for name in ("RAG_CHROMA_URL", "RAG_LLM_BASE_URL"):
         text = scrub(text, os.environ.get(name))
-    key = os.environ.get("RAG_LLM_API_KEY")
-    return text.replace(key, "***") if key and len(key) >= 4 else text
+    for name in ("RAG_LLM_API_KEY", "RAG_API_KEY"):
+        key = os.environ.get(name)
+        text = text.replace(key, "***") if key and len(key) >= 4 else text
+    return text
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -231,6 +233,28 @@ def ui(host: str, port: int, auth: str | None, insecure: bool) -> None:
     from ui.app import launch
 
     launch(Settings.from_env(), host=host, port=port, auth=credentials)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--api-key", "api_key", default=None,
+              help="Bearer token every request must send (default: RAG_API_KEY; unset: none asked).")
+@click.option("--insecure", is_flag=True, help="Serve a non-loopback host without an API key.")
+def serve(host: str, port: int, api_key: str | None, insecure: bool) -> None:
+    """An OpenAI-compatible chat endpoint (/v1/models, /v1/chat/completions) whose answers keep their citations."""
+    from rag.settings import Settings
+    from ui.net import is_loopback, normal_host
+
+    settings = Settings.from_env()
+    key = api_key or settings.api_key
+    host = normal_host(host)
+    if not is_loopback(host) and not key and not insecure:
+        raise RagError(f"--host {host} serves the corpus to the network; add --api-key KEY (or RAG_API_KEY), "
+                       "or --insecure to serve it without one")
+    from ui.openai_api import serve as run
+
+    run(settings, host=host, port=port, api_key=key)
 
 
 @main.command()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from rag.chain import Chain, dense_query
+from rag.chain import Chain
 from rag.errors import RagError, check_text
 from rag.settings import BUNDLED_CORPUS, Settings
 from rag.types import Answer
@@ -102,12 +102,7 @@ class Pipeline:
         _check_question(query, history, "the query")
         with _user_errors():
             self.index.refresh()
-            intent = self.chain.locate(self.chain.resolve_history(query, history))
-            districts = [district] if district else list(intent.districts)
-            known = set(self.index.districts())
-            where = {"district": [d for d in districts if d in known]} if districts and any(d in known for d in districts) else None
-            return self.index.search(dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
-                                     where=where, mode=mode, keyword_query=intent.keyword_query or None)
+            return self.chain.search(query, k=k, mode=mode, history=history, district=district)
 
     def ask(self, question: str, history: Sequence[str] = (), *, k: int = 5, mode: str = "hybrid",
             district: str | None = None, body: str | None = None) -> Answer:

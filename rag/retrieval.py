@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import Any, Literal
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
+from pydantic import Field, PrivateAttr
 
+from rag.chain import Chain
 from vectorstore.store import Index
 from vectorstore.types import Hit
+
+_OPENING = threading.Lock()
 
 
 def to_document(hit: Hit, rank: int) -> Document:
@@ -18,15 +24,50 @@ def to_document(hit: Hit, rank: int) -> Document:
 
 
 class IndexRetriever(BaseRetriever):
-    """Hybrid (dense + BM25) search with metadata filters, as a LangChain retriever."""
+    """Hybrid (dense + BM25, fused by reciprocal rank) search with metadata filters, as a LangChain retriever.
 
-    index: Any  # vectorstore.store.Index (not a pydantic type)
-    k: int = 8
-    mode: str = "hybrid"
-    where: dict | None = None
-    keyword_query: str | None = None
+    `IndexRetriever(k=4)` searches the index of RAG_HOME (opened on first use; an empty one gets the bundled
+    corpus, as `rag search` does); `index=` takes an open `vectorstore.store.Index` instead.
+    `invoke(query, k=N)` returns N documents for that call. The query is read as `rag search` reads it: a place
+    it names that the index has articles about is a filter, its topic words are the keyword query
+    (`understand=False`: the query's own text for both).
+    """
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        index: Index = self.index
-        hits = index.search(query, k=self.k, where=self.where, mode=self.mode, keyword_query=self.keyword_query)
+    index: Any = None  # a vectorstore.store.Index (not a pydantic type); None: the one RAG_HOME holds
+    k: int = Field(default=8, ge=1)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    where: dict | None = None  # a metadata filter, e.g. {"district": "某区"} or {"body": "人大"}
+    keyword_query: str | None = None  # the words BM25 looks for, when not the query's own
+    understand: bool = True
+    _opened: Index | None = PrivateAttr(default=None)
+
+    def _index(self) -> Index:
+        if self.index is not None:
+            return self.index
+        with _OPENING:
+            if self._opened is None:
+                from rag.pipeline import Pipeline
+
+                pipeline = Pipeline.from_settings()
+                pipeline.ensure_ingested()
+                self._opened = pipeline.index
+        return self._opened
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                k: int | None = None, **_: Any) -> list[Document]:
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise ValueError(f"k={k!r}: the number of documents must be a whole number of at least 1")
+        index = self._index()
+        index.refresh()  # a long-lived retriever sees what another process ingested since
+        if self.understand:
+            hits = Chain(index).search(query, k=k or self.k, mode=self.mode, where=self.where,
+                                       keyword_query=self.keyword_query)
+        else:
+            hits = index.search(query, k=k or self.k, where=self.where, mode=self.mode,
+                                keyword_query=self.keyword_query)
         return [to_document(h, r) for r, h in enumerate(hits, 1)]
+
+    async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
+                                       k: int | None = None, **_: Any) -> list[Document]:
+        return await run_in_executor(None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(),
+                                     k=k)

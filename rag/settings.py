@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -26,6 +26,7 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # RAG_API_KEY: the bearer token `rag serve` asks its clients for
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -43,6 +44,7 @@ class Settings:
             llm_base_url=env.get("RAG_LLM_BASE_URL") or None,
             llm_model=env.get("RAG_LLM_MODEL") or None,
             llm_api_key=env.get("RAG_LLM_API_KEY") or None,
+            api_key=env.get("RAG_API_KEY") or None,
         )
 
     @property

@@ -83,7 +83,8 @@ def test_the_langchain_retriever_returns_the_index_search_as_documents(corpus_in
 
     from rag.retrieval import IndexRetriever
 
-    retriever = IndexRetriever(index=corpus_index, k=5, where={"district": "二七区"}, keyword_query="新增 学位")
+    retriever = IndexRetriever(index=corpus_index, k=5, where={"district": "二七区"}, keyword_query="新增 学位",
+                               understand=False)
     assert isinstance(retriever, BaseRetriever)
     docs = retriever.invoke("二七区新增多少学位")
     hits = corpus_index.search("二七区新增多少学位", k=5, where={"district": "二七区"}, keyword_query="新增 学位")

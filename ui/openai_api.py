@@ -1,0 +1,231 @@
+"""`rag serve`: an OpenAI-compatible chat endpoint (/v1/models, /v1/chat/completions) whose answers keep their
+citations: the text carries its [n] markers and a sources block, the response a `citations` array (`rag ask --json`)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from rag.errors import RagError
+from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
+from rag.settings import Settings
+from rag.types import Answer
+from ui.net import check_port, server_name
+from vectorstore.errors import first_line
+
+MODEL_ID = "rag-zh-news"
+OWNER = "rag-zh"
+ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+DEFAULT_K = 5
+MAX_K = 50
+SOURCES_HEADING = "来源:"
+MAX_BODY_BYTES = 1_000_000  # a conversation of questions of at most 500 characters each fits many times over
+
+
+class ApiError(Exception):
+    """A request the client can fix, answered as OpenAI answers it: {"error": {message, type, param, code}}."""
+
+    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None,
+                 kind: str = "invalid_request_error") -> None:
+        super().__init__(message)
+        self.status, self.message, self.param, self.code, self.kind = status, message, param, code, kind
+
+    def response(self) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
+        body = {"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}}
+        return JSONResponse(body, status_code=self.status, headers=headers)
+
+
+def conversation(messages: Any) -> tuple[str, list[str]]:
+    """(the question, the earlier questions) of an OpenAI `messages` list. The last message is the user's
+    question; the user's earlier messages are the history a follow-up is resolved against (the pipeline's
+    history is the user's turns: its own answers are recomputed from them). System messages are ignored, and so
+    is an earlier message too long to be a question (it was refused then; it must not fail every turn after it)."""
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "'messages' must be a non-empty list of {role, content} objects, the last one the "
+                            "user's question", param="messages")
+    turns: list[tuple[str, str]] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            raise ApiError(400, f"messages[{i}] must be an object with a 'role' of {', '.join(ROLES)}",
+                           param=f"messages[{i}]")
+        turns.append((message["role"], _text(message.get("content"), f"messages[{i}].content")))
+    role, question = turns[-1]
+    if role != "user":
+        raise ApiError(400, f"the last message must be the user's question (it is the {role}'s)", param="messages")
+    earlier = (text.strip() for r, text in turns[:-1] if r == "user")
+    return question, [text for text in earlier if text and len(text) <= MAX_QUESTION_CHARS]
+
+
+def _text(content: Any, where: str) -> str:
+    """A message's text: a string, or the text parts of a list of parts (an image part says nothing here)."""
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list) and all(isinstance(p, dict) for p in content):
+        return "\n".join(p["text"] for p in content if p.get("type") == "text" and isinstance(p.get("text"), str))
+    raise ApiError(400, f"{where} must be a string or a list of {{type: text, text}} parts", param=where)
+
+
+def content(answer: Answer) -> str:
+    """The message text: the answer with its [n] markers, then each source as `[n] Citation.formatted()`
+    (the quote, its article's reference and paragraph), a paragraph each so Markdown keeps them apart."""
+    if not answer.citations:
+        return answer.answer
+    sources = "\n\n".join(f"[{c.n}] {c.formatted()}" for c in answer.citations)
+    return f"{answer.answer}\n\n{SOURCES_HEADING}\n\n{sources}"
+
+
+def _parse(raw: bytes) -> dict:
+    try:
+        body = json.loads(raw)
+    except ValueError as exc:  # not JSON, or not UTF-8
+        raise ApiError(400, f"the request body is not valid JSON ({first_line(exc)}); send a JSON object") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object with 'model' and 'messages'")
+    return body
+
+
+def _options(body: dict) -> tuple[bool, int]:
+    """(stream, k) of a request: OpenAI's `stream` and `n`, and our own `k` (passages retrieved, as `rag ask --k`)."""
+    stream = body.get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise ApiError(400, f"'stream' must be true or false, not {stream!r}", param="stream")
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise ApiError(400, f"'n' must be 1 (one answer per question), not {n!r}", param="n")
+    k = body.get("k", DEFAULT_K)
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise ApiError(400, f"'k' must be a whole number from 1 to {MAX_K}, not {k!r}", param="k")
+    return bool(stream), k
+
+
+def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
+    """The endpoint over `pipeline`; with `api_key`, every request must send `Authorization: Bearer <api_key>`.
+    Nothing is loaded here: the pipeline opens its index on the first question (`serve` warms it first)."""
+    app = FastAPI(title="rag-zh OpenAI-compatible API", docs_url=None, redoc_url=None, openapi_url=None)
+    # Browser-based chat clients call the endpoint from their own origin; no cookies are involved.
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
+    created = int(time.time())
+    lock = threading.Lock()  # one question at a time through the pipeline (each takes tens of milliseconds)
+    model = {"id": MODEL_ID, "object": "model", "created": created, "owned_by": OWNER}
+
+    def check_key(request: Request) -> None:
+        if not api_key:
+            return
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), api_key.encode()):
+            raise ApiError(401, "missing or incorrect API key; send the server's key as 'Authorization: Bearer KEY'",
+                           code="invalid_api_key")
+
+    def ask(question: str, earlier: Sequence[str], k: int) -> Answer:
+        with lock:
+            return pipeline.ask(question, earlier, k=k)
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        what = "unknown URL" if exc.status_code == 404 else str(exc.detail)
+        return ApiError(exc.status_code, f"{what}: {request.method} {request.url.path}; this server has "
+                                         "GET /v1/models and POST /v1/chat/completions").response()
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> JSONResponse:
+        # The client gets one line; the server's log gets the traceback (Starlette re-raises it to uvicorn).
+        return ApiError(500, f"internal error: {type(exc).__name__}: {first_line(exc)}", kind="server_error").response()
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> dict:
+        check_key(request)
+        return {"object": "list", "data": [model]}
+
+    @app.get("/v1/models/{name:path}")
+    async def one_model(name: str, request: Request) -> dict:
+        check_key(request)
+        if name != MODEL_ID:
+            raise _no_model(name)
+        return model
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request):
+        check_key(request)
+        raw = await request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, f"the request body is {len(raw)} bytes; send at most {MAX_BODY_BYTES}")
+        body = _parse(raw)
+        name = body.get("model")
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, f"'model' is missing; use {MODEL_ID!r}", param="model")
+        question, earlier = conversation(body.get("messages"))
+        stream, k = _options(body)
+        if name != MODEL_ID:
+            raise _no_model(name)
+        try:
+            answer = await run_in_threadpool(ask, question, earlier, k)
+        except RagError as exc:
+            raise ApiError(400, str(exc), param="messages") from None
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        now = int(time.time())
+        cited = answer.to_json()["citations"]
+        if stream:
+            return StreamingResponse(_chunks(completion_id, now, answer, cited), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return {"id": completion_id, "object": "chat.completion", "created": now, "model": MODEL_ID,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content(answer)},
+                             "finish_reason": "stop", "logprobs": None}],
+                "citations": cited, "refused": answer.refused}
+
+    return app
+
+
+def _no_model(name: str) -> ApiError:
+    return ApiError(404, f"the model {name!r} does not exist; this server has {MODEL_ID!r} (GET /v1/models)",
+                    param="model", code="model_not_found")
+
+
+def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict]) -> Iterator[str]:
+    """Server-sent events of `chat.completion.chunk` objects: the role, the answer, its sources block, then a
+    last chunk with `finish_reason` and the `citations`; `data: [DONE]` ends the stream."""
+
+    def event(delta: dict, finish: str | None = None, **extra: Any) -> str:
+        chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}], **extra}
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    text = content(answer)
+    yield event({"role": "assistant", "content": ""})
+    yield event({"content": answer.answer})
+    if len(text) > len(answer.answer):
+        yield event({"content": text[len(answer.answer):]})
+    yield event({}, "stop", citations=cited, refused=answer.refused)
+    yield "data: [DONE]\n\n"
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None) -> None:
+    """Open the index (indexing the bundled corpus into an empty store), warm it, then listen."""
+    check_port(host, port)  # before anything slow, not after
+    t0 = time.perf_counter()
+    pipeline = Pipeline.from_settings(settings)
+    report = pipeline.ensure_ingested()
+    if report is not None:
+        print(f"indexed the bundled corpus: {report.chunks} chunks", file=sys.stderr)
+    pipeline.warm_up()
+    print(f"serving {MODEL_ID} at http://{server_name(host)}:{port}/v1 (ready in {time.perf_counter() - t0:.1f} s)"
+          + ("" if api_key else "; no API key asked"), file=sys.stderr)
+    import uvicorn
+
+    uvicorn.run(build_app(pipeline, api_key), host=host, port=port, log_level="info")
