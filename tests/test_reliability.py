@@ -207,3 +207,11 @@ def test_control_characters_never_reach_the_terminal(home: Path, tmp_path: Path)
     for args in (["ask", "青石县运动会有多少名运动员参加?"], ["search", "青石县运动会运动员"]):
         out = rag(*args, home=home).stdout.decode()
         assert "1860" in out and "\x1b" not in out and "\x07" not in out
+
+
+def test_a_reader_that_stops_early_gets_no_error(home: Path) -> None:
+    """`rag ask … | head -1`: the reader may close the pipe before the answer is written (here `true` closes it
+    at once); the command ends quietly, as cat does, rather than reporting a bug."""
+    proc = subprocess.run(f"{sys.executable} -m rag ask '二七区新增多少学位?' | true", shell=True, cwd=ROOT,
+                          env={**os.environ, "RAG_HOME": str(home)}, capture_output=True, timeout=300, check=False)
+    assert proc.stderr.decode() == ""
