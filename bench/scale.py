@@ -114,20 +114,21 @@ from rag.settings import Settings
 from evals.metrics import answer_correct
 p = Pipeline.from_settings(Settings.from_env())
 p.ask(sys.argv[1])
-laps, right = [], 0
+laps, wrong = [], []
 for q in json.loads(open(sys.argv[2], encoding="utf-8").read()):
     t = time.perf_counter()
     a = p.ask(q["question"], q.get("history") or [])
     laps.append((time.perf_counter() - t) * 1000)
-    right += (answer_correct(a.answer, q["must"]) and not a.refused) if q["answerable"] else a.refused
-print(json.dumps({"laps": laps, "right": right}))
+    if not ((answer_correct(a.answer, q["must"]) and not a.refused) if q["answerable"] else a.refused):
+        wrong.append(f"{q['id']} {q['question']} -> {a.answer}")
+print(json.dumps({"laps": laps, "right": len(laps) - len(wrong), "wrong": wrong}, ensure_ascii=False))
 """
     qfile = home / "questions.json"
     qfile.write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
     warm = json.loads(run([sys.executable, "-c", code, QUESTION, str(qfile)], env).strip().splitlines()[-1])
     laps = warm["laps"]
     out["warm_ms"] = {"p50": round(statistics.median(laps), 1), "p95": round(percentile(laps, 0.95), 1),
-                      "questions": len(laps), "right": warm["right"]}
+                      "questions": len(laps), "right": warm["right"], "wrong": warm["wrong"]}
 
     # One new article (15 paragraphs) into the store, as a user adds it: the whole command, a new process.
     folder = home / "new-article"
