@@ -10,12 +10,12 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
+from processes import free_port, serving, wait_for_port
 
 from ui.openai_api import MODEL_ID, ApiError, build_app, content, conversation
 from vectorstore.store import Index
@@ -26,25 +26,6 @@ ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-test-7f3a"
 QUESTION = "二七区新增多少学位?"
 SERVER_START_S = 120
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen | None, log: Path | None) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"`rag serve` exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        with socket.socket() as s:
-            s.settimeout(1)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"nothing listened on {port} within {SERVER_START_S} s")
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:
@@ -58,23 +39,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, corpus_index: Index):
     root = tmp_path_factory.mktemp("serve")
     home = root / "home"
     shutil.copytree(corpus_index.home, home)
-    port = _free_port()
+    port = free_port()
     log = root / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port)], cwd=ROOT,
-                                env=_env(home, RAG_API_KEY=KEY), stdout=out, stderr=subprocess.STDOUT)
-    try:
-        started = time.monotonic()
-        _wait_for_port(port, proc, log)
-        print(f"\n`rag serve` listening after {time.monotonic() - started:.1f} s")
+    with serving([sys.executable, "-m", "rag", "serve", "--port", str(port)], port, log, SERVER_START_S,
+                 env=_env(home, RAG_API_KEY=KEY), what="`rag serve`"):
         yield {"url": f"http://127.0.0.1:{port}/v1", "home": home, "log": log}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 @pytest.fixture
@@ -211,12 +180,12 @@ def test_build_app_without_a_key_serves_anyone_on_a_real_uvicorn(corpus_index: I
     home = tmp_path / "home"
     shutil.copytree(corpus_index.home, home)
     pipeline = Pipeline(Settings(home=home, cache_dir=settings.cache_dir, embed_model=settings.embed_model))
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(build_app(pipeline), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        _wait_for_port(port, None, None)
+        wait_for_port(port, SERVER_START_S)
         status, body = _request(f"http://127.0.0.1:{port}/v1/models", key=None)
         assert status == 200 and body["data"][0]["id"] == MODEL_ID
         client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="anything", max_retries=0)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from processes import free_port, serving
 
 from rag.settings import BUNDLED_CORPUS
 
@@ -32,32 +31,14 @@ SECOND = """青山县新建垃圾分类处理中心
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path):
     if not CHROMA.is_file():
         pytest.skip("the chroma command is not installed")
-    port = _free_port()
-    log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(tmp_path / "server-data"), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "chroma.log").read_text()
-            time.sleep(0.2)
+    port = free_port()
+    with serving([str(CHROMA), "run", "--path", str(tmp_path / "server-data"), "--port", str(port)], port,
+                 tmp_path / "chroma.log", 60, what="`chroma run`"):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 def rag(home: Path, url: str, *args: str) -> subprocess.CompletedProcess:

@@ -2,13 +2,12 @@
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from processes import free_port, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -20,25 +19,6 @@ SCREENSHOT = ROOT / "docs" / "ui-screenshot.png"
 SERVER_START_S = 300
 ANSWER_MS = 120_000
 NEWEST_BOT = '[data-testid="bot"] >> nth=-1'
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"`rag ui` exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        with socket.socket() as s:
-            s.settimeout(1)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    pytest.fail(f"`rag ui` did not listen on {port} within {SERVER_START_S} s:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 @pytest.fixture
@@ -55,24 +35,10 @@ def indexed_server(tmp_path: Path, rag_env: Path, corpus_index):
 
 
 def _serve(tmp_path: Path, rag_env: Path):
-    port = _free_port()
-    log = tmp_path / "server.log"
-    env = {**os.environ, "RAG_HOME": str(rag_env)}
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "rag", "ui", "--port", str(port)], cwd=ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
-        started = time.monotonic()
-        _wait_for_port(port, proc, log)
-        print(f"\nserver listening after {time.monotonic() - started:.1f} s")
+    port = free_port()
+    with serving([sys.executable, "-m", "rag", "ui", "--port", str(port)], port, tmp_path / "server.log",
+                 SERVER_START_S, env={**os.environ, "RAG_HOME": str(rag_env)}, what="`rag ui`"):
         yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 @pytest.fixture
