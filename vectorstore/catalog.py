@@ -132,8 +132,9 @@ class Catalog:
                 if "meta" in tables and self._get(db, "built_with") != self.built_with:
                     self._drop(db)  # another version's catalog: rebuilt from Chroma
                 db.executescript(_DDL)
-                if self._get(db, "built_with") != self.built_with:
-                    self._clear(db)
+                if self._get(db, "built_with") != self.built_with:  # a new catalog: its tables are empty
+                    db.executemany("INSERT OR REPLACE INTO meta VALUES(?, ?)",
+                                   [("built_with", self.built_with), ("generation", ""), ("chunks", "0"), ("tokens", "0")])
                 self._ready = True
         except BaseException:
             db.close()
@@ -160,15 +161,6 @@ class Catalog:
     def _get(db: sqlite3.Connection, key: str, default: str = "") -> str:
         row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
-
-    def _clear(self, db: sqlite3.Connection) -> None:
-        db.execute("BEGIN IMMEDIATE")
-        for table in ("chunks", "terms", "postings", "places", "named", "meta"):
-            db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-        db.execute("INSERT INTO grams(grams) VALUES('delete-all')")
-        db.executemany("INSERT INTO meta VALUES(?, ?)", [("built_with", self.built_with), ("generation", ""),
-                                                         ("chunks", "0"), ("tokens", "0")])
-        db.execute("COMMIT")
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -425,10 +417,12 @@ class Catalog:
         ids = dict(db.execute(f"SELECT rowid, id FROM chunks WHERE rowid IN ({marks})", [r for r, _ in top]))  # noqa: S608
         return [(ids[r], s) for r, s in top if r in ids]
 
-    def ids_matching(self, where: dict[str, str | list[str]]) -> list[str]:
-        """The ids of the chunks that match a search filter (`{"district": "某区"}`, a list for any of several)."""
+    def ids_matching(self, where: dict[str, str | list[str]], limit: int = -1) -> list[str]:
+        """The ids of the chunks that match a search filter (`{"district": "某区"}`, a list for any of several);
+        at most `limit` of them (-1: all)."""
         clause, args = _where(where)
-        return [cid for (cid,) in self._db().execute(f"SELECT id FROM chunks WHERE {clause}", args)]  # noqa: S608
+        rows = self._db().execute(f"SELECT id FROM chunks WHERE {clause} LIMIT ?", [*args, limit])  # noqa: S608
+        return [cid for (cid,) in rows]
 
     @staticmethod
     def _matching(db: sqlite3.Connection, where: dict[str, str | list[str]]) -> np.ndarray:

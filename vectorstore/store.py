@@ -273,8 +273,8 @@ class Index:
         cat = self._in_step()
         idf = self._cached("idf", dict)
         n = max(cat.count(), 1)
-        for t in set(tokens) - set(idf):
-            if t:
+        for t in set(tokens):
+            if t and t not in idf:
                 df = cat.holding(t)
                 idf[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return idf
@@ -391,19 +391,18 @@ class Index:
         if not self.count():
             return []
         vec = self.embedder.embed_query(query)
-        allowed = None
         if where:
-            allowed = self._in_step().ids_matching(where)
-            if len(allowed) <= EXACT_BELOW:
-                return self._exact(vec, allowed, k)
+            few = self._in_step().ids_matching(where, limit=EXACT_BELOW + 1)  # a wide filter is not read whole
+            if len(few) <= EXACT_BELOW:
+                return self._exact(vec, few, k)
         flt = None
         if where:
             clauses = [{key: {"$in": [v] if isinstance(v, str) else list(v)}} for key, v in where.items()]
             flt = clauses[0] if len(clauses) == 1 else {"$and": clauses}
         found = self.collection.query(query_embeddings=[vec], n_results=k, where=flt, include=["distances"])
         hits = [(cid, 1.0 - float(dist)) for cid, dist in zip(found["ids"][0], found["distances"][0], strict=True)]
-        if allowed is not None and len(hits) < min(k, len(allowed)):
-            return self._exact(vec, allowed, k)
+        if where and len(hits) < k:  # more than k chunks match (the filter left over EXACT_BELOW): Chroma came back short
+            return self._exact(vec, self.catalog.ids_matching(where), k)
         return hits
 
     def _exact(self, vec: list[float], ids: list[str], k: int) -> list[tuple[str, float]]:
