@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
 from rag.query import BODY_WRITTEN, Intent, resolve, side_questions, understand
@@ -36,6 +36,8 @@ class Retrieved:
     sides: list[tuple[str, list[Hit], Intent]] = field(default_factory=list)
     refusal: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    earlier: tuple[str, ...] = ()  # the conversation's earlier questions
+    standalone: str = ""  # the follow-up rewritten as a standalone question by a chat model, when one did
 
 
 def _elapsed(t0: float) -> float:
@@ -120,19 +122,30 @@ class ExtractiveAnswerer:
 
     @staticmethod
     def _citation(n: int, span: Span, reprints: Sequence[Chunk] = ()) -> Citation:
-        c = span.chunk
-        return Citation(n=n, source=c.source, paragraph=c.paragraph, title=c.title, district=c.district,
-                        quote=verbatim_quote(c, span.sentence, span.text), score=round(span.score, 3), body=c.body, reporter=c.reporter,
-                        section=c.section, year=c.year, origin=c.origin, ingested=c.ingested,
-                        also=tuple({"source": d.source, "paragraph": d.paragraph, "title": d.title} for d in reprints),
-                        context=c.text, start=c.start, end=c.end,
-                        outlet=c.outlet, date=c.date, url=c.url, page=c.page)
+        return citation(n, span.chunk, verbatim_quote(span.chunk, span.sentence, span.text), span.score, reprints)
+
+
+def citation(n: int, c: Chunk, quote: str, score: float, reprints: Sequence[Chunk] = ()) -> Citation:
+    """Source [n]: `quote` (verbatim text of the chunk) and where the chunk stands."""
+    return Citation(n=n, source=c.source, paragraph=c.paragraph, title=c.title, district=c.district,
+                    quote=quote, score=round(score, 3), body=c.body, reporter=c.reporter,
+                    section=c.section, year=c.year, origin=c.origin, ingested=c.ingested,
+                    also=tuple({"source": d.source, "paragraph": d.paragraph, "title": d.title} for d in reprints),
+                    context=c.text, start=c.start, end=c.end,
+                    outlet=c.outlet, date=c.date, url=c.url, page=c.page)
+
+
+class Answerer(Protocol):
+    def answer(self, r: Retrieved) -> Answer: ...
 
 
 class Chain:
-    """Retrieve, then answer; holds the index so follow-up resolution can replay earlier turns."""
+    """Retrieve, then answer; holds the index so follow-up resolution can replay earlier turns.
 
-    def __init__(self, index: Index, answerer: ExtractiveAnswerer | None = None) -> None:
+    The answerer is the extractive one, or rag.llm.LLMAnswerer (a chat model, checked against its quotes), which
+    also streams and rewrites follow-ups into standalone questions."""
+
+    def __init__(self, index: Index, answerer: Answerer | None = None) -> None:
         self.index = index
         self.answerer = answerer or ExtractiveAnswerer(index)
 
@@ -140,12 +153,21 @@ class Chain:
         """{question, history, k, mode, district, body} -> Answer."""
         return self.answerer.answer(self.retrieve(inputs))
 
+    def stream(self, inputs: dict) -> Iterator[str | Answer]:
+        """As invoke, yielding the answer's text as it grows (a chat model's, checked) and then the Answer."""
+        r = self.retrieve(inputs)
+        streaming = getattr(self.answerer, "stream", None)
+        if streaming is None:
+            yield self.answerer.answer(r)
+        else:
+            yield from streaming(r)
+
     def runnable(self) -> Runnable:
         """The same two steps as a LangChain Runnable (`.invoke`, `.batch`, callbacks, `|` composition)."""
         from langchain_core.runnables import RunnableLambda
 
         return (RunnableLambda(self.retrieve, name="HybridRetrieve")
-                | RunnableLambda(self.answerer.answer, name="ExtractiveAnswerer")).with_config(run_name="rag-answer")
+                | RunnableLambda(self.answerer.answer, name=type(self.answerer).__name__)).with_config(run_name="rag-answer")
 
     def search(self, query: str, *, k: int, mode: str = "hybrid", history: Sequence[str] = (),
                district: str | None = None, where: dict | None = None, keyword_query: str | None = None) -> list[Hit]:
@@ -183,14 +205,18 @@ class Chain:
     def retrieve(self, inputs: dict) -> Retrieved:
         t0 = time.perf_counter()
         question = inputs["question"]
-        intent = self.locate(self.resolve_history(question, inputs.get("history") or ()))
+        earlier = tuple(inputs.get("history") or ())
+        condense = getattr(self.answerer, "condense", None)
+        standalone = condense(question, earlier) if condense and earlier else None
+        # A chat model's standalone question stands alone; without one, the rules carry the earlier turns over.
+        intent = self.locate(self.resolve_history(standalone, ()) if standalone else self.resolve_history(question, earlier))
         if inputs.get("district"):
             intent = replace(intent, districts=(inputs["district"],))
         if inputs.get("body"):
             intent = replace(intent, body=inputs["body"], bodies=())
         r = self._retrieve_intent(intent, inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid",
                                   body_filter=inputs.get("body") or "")
-        r.question = question
+        r.question, r.earlier, r.standalone = question, earlier, standalone or ""
         r.timings_ms["retrieve"] = _elapsed(t0)
         return r
 
@@ -244,4 +270,4 @@ class Chain:
         return self.answerer.answer(self._retrieve_intent(self.locate(intent), k, mode))
 
 
-__all__ = ["Chain", "ExtractiveAnswerer", "Retrieved"]
+__all__ = ["Answerer", "Chain", "ExtractiveAnswerer", "Retrieved", "citation"]

@@ -156,6 +156,12 @@ def _shown(text: str) -> str:
     return str(text).translate(_CONTROL)
 
 
+def _warn(a) -> None:
+    """Why a chat model's answer is not shown (LLM mode), one line each on stderr; the answer stays on stdout."""
+    for w in a.warnings:
+        click.echo(_shown(f"warning: {_one_line(RuntimeError(w))}"), err=True)
+
+
 def _print_answer(a) -> None:
     click.echo(_shown(("[未找到] " if a.refused else "") + a.answer))
     for c in a.citations:
@@ -190,6 +196,8 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
 
     if question:
         a = p.ask(question, list(history), k=k)
+        if not as_json:
+            _warn(a)
         if as_json:
             _emit(as_object(a))
         elif cite_format:
@@ -211,6 +219,7 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
             _emit(as_object(a, qid))
         else:
             click.echo(_shown(f"{qid}: {q}"))
+            _warn(a)
             _print_answer(a)
 
 
@@ -288,6 +297,11 @@ def doctor(as_json: bool) -> None:
     report["llm"] = {"configured": settings.llm_configured,
                      "base_url": mask_url(settings.llm_base_url) if settings.llm_base_url else None,
                      "model": settings.llm_model, "mode": "generated" if settings.llm_configured else "extractive"}
+    if settings.llm_configured:
+        from rag.llm import probe
+
+        report["llm"].update(probe(settings))
+        ok = ok and report["llm"]["answers"]
     report["cache_dir"] = str(settings.cache_dir)
     report["ok"] = ok
     if as_json:

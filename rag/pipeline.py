@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -50,7 +50,13 @@ class Pipeline:
 
     @cached_property
     def chain(self) -> Chain:
-        return Chain(self.index)
+        """Extractive answers; with RAG_LLM_BASE_URL and RAG_LLM_MODEL, a chat model's, checked (rag.llm)."""
+        if not self.settings.llm_configured:
+            return Chain(self.index)
+        from rag.chain import ExtractiveAnswerer
+        from rag.llm import LLMAnswerer, chat_model
+
+        return Chain(self.index, LLMAnswerer(chat_model(self.settings), ExtractiveAnswerer(self.index), self.settings))
 
     def warm_up(self) -> None:
         """Open what a question needs now rather than on the first question: the store and its catalog,
@@ -106,6 +112,13 @@ class Pipeline:
 
     def ask(self, question: str, history: Sequence[str] = (), *, k: int = 5, mode: str = "hybrid",
             district: str | None = None, body: str | None = None) -> Answer:
+        *_, answer = self.ask_stream(question, history, k=k, mode=mode, district=district, body=body)
+        return answer
+
+    def ask_stream(self, question: str, history: Sequence[str] = (), *, k: int = 5, mode: str = "hybrid",
+                   district: str | None = None, body: str | None = None) -> Iterator[str | Answer]:
+        """As ask, yielding a chat model's checked text as it grows (str), then the Answer; extractive answers
+        come whole. Bad input is a RagError before the first yield."""
         _check_mode(mode)
         question = (question or "").strip()
         if not question:
@@ -119,10 +132,12 @@ class Pipeline:
             answer = Answer(question, NO_WORDS, True, [], {})
         else:
             with _user_errors():
-                answer = self.chain.invoke({"question": question, "history": list(history), "k": max(k, 1),
-                                            "mode": mode, "district": district, "body": body})
+                for answer in self.chain.stream({"question": question, "history": list(history), "k": max(k, 1),
+                                                 "mode": mode, "district": district, "body": body}):
+                    if isinstance(answer, str):
+                        yield answer
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
-        return answer
+        yield answer
 
     def documents(self) -> list[DocumentInfo]:
         with _user_errors():

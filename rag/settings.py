@@ -15,6 +15,7 @@ from vectorstore.errors import mask_url
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_CORPUS = PROJECT_ROOT / "data" / "corpus"
 DEFAULT_EMBED_MODEL = "multilingual-e5-small"
+DEFAULT_LLM_TIMEOUT_S = 30.0  # a local model on a CPU is slow; past this the extractive answer is shown
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,9 @@ class Settings:
     chroma_url: str | None = None  # RAG_CHROMA_URL: a Chroma server instead of the embedded store
     llm_base_url: str | None = None
     llm_model: str | None = None
-    llm_api_key: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    llm_timeout: float = DEFAULT_LLM_TIMEOUT_S  # RAG_LLM_TIMEOUT: seconds to wait for the chat model
+    llm_retries: int = 1  # one more try after a rate limit or a dropped connection
     api_key: str | None = field(default=None, repr=False)  # RAG_API_KEY: the bearer token `rag serve` asks its clients for
 
     @classmethod
@@ -34,6 +37,11 @@ class Settings:
         home = env.get("RAG_HOME") or platformdirs.user_data_dir("rag-zh")
         cache = env.get("RAG_CACHE_DIR") or platformdirs.user_cache_dir("rag-zh")
         url = env.get("RAG_CHROMA_URL") or None
+        llm_url = env.get("RAG_LLM_BASE_URL") or None
+        if llm_url and not llm_url.startswith(("http://", "https://")):
+            raise RagError(f"RAG_LLM_BASE_URL={mask_url(llm_url)!r} is not a URL; use e.g. http://localhost:11434/v1")
+        if llm_url and not env.get("RAG_LLM_MODEL"):
+            raise RagError("RAG_LLM_BASE_URL is set but RAG_LLM_MODEL is not; name the model, e.g. RAG_LLM_MODEL=qwen2.5:7b")
         if url and not url.startswith(("http://", "https://")):
             raise RagError(f"RAG_CHROMA_URL={mask_url(url)!r} is not a URL; use http://host:port or unset it")
         return cls(
@@ -41,12 +49,25 @@ class Settings:
             cache_dir=Path(cache).expanduser(),
             embed_model=env.get("RAG_EMBED_MODEL") or DEFAULT_EMBED_MODEL,
             chroma_url=url,
-            llm_base_url=env.get("RAG_LLM_BASE_URL") or None,
+            llm_base_url=llm_url,
             llm_model=env.get("RAG_LLM_MODEL") or None,
             llm_api_key=env.get("RAG_LLM_API_KEY") or None,
+            llm_timeout=_seconds(env.get("RAG_LLM_TIMEOUT"), "RAG_LLM_TIMEOUT", DEFAULT_LLM_TIMEOUT_S),
             api_key=env.get("RAG_API_KEY") or None,
         )
 
     @property
     def llm_configured(self) -> bool:
         return bool(self.llm_base_url and self.llm_model)
+
+
+def _seconds(raw: str | None, name: str, default: float) -> float:
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise RagError(f"{name}={raw!r} is not a number of seconds between 0 and 3600")
+    return value

@@ -49,6 +49,11 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     resolved_question: str = ""  # the question after follow-up resolution
+    generator: str = "extractive"  # who wrote `answer`: "extractive" (cut from the sources) or "llm" (a chat model)
+    # LLM mode only: True when the chat model's answer passed the check against its quotes and is shown; False
+    # when it is not shown (it failed the check, or the model could not be reached) and the extractive one stands.
+    verified: bool | None = None
+    warnings: tuple[str, ...] = ()  # why the model's answer, or a sentence of it, is not shown
 
     def to_json(self, id: str | None = None) -> dict:
         """The `rag ask --json` shape of ../shared/CLI.md."""
@@ -63,4 +68,9 @@ class Answer:
         out["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
         if self.resolved_question and self.resolved_question != self.question:
             out["resolved_question"] = self.resolved_question
+        out["generator"] = self.generator
+        if self.verified is not None:
+            out["verified"] = self.verified
+        if self.verified is not None or self.warnings:
+            out["warnings"] = list(self.warnings)
         return out

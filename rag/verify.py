@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from rag.values import dates, figures, percents
 
-_MARKER = re.compile(r"\[(\d+)\]")
-_SENTENCE = re.compile(r"[^。!?;！？；\n]+(?:[。!?;！？；]|$)(?:\s*\[\d+\])*")
+MARKER = re.compile(r"\[(\d+)\]")
+SENTENCE = re.compile(r"[^。!?;！？；\n]+(?:[。!?;！？；]|$)(?:\s*\[\d+\])*")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?|[〇零一二两三四五六七八九十百千]+)(?:多|余)?(万|亿)?(?:多|余)?")
 _SCALE = {"万": 10_000, "亿": 100_000_000, None: 1}
 
@@ -55,7 +55,7 @@ def value(surface: str) -> float | None:
 
 def claims(text: str) -> list[str]:
     """The figures, percentages and dates a text states, as written (markers aside)."""
-    text = _MARKER.sub(" ", text)
+    text = MARKER.sub(" ", text)
     found = [*dates(text), *percents(text), *figures(text)]
     spans: list[tuple[int, int]] = []
     out = []
@@ -67,7 +67,7 @@ def claims(text: str) -> list[str]:
     return out
 
 
-def _holds(claim: str, quote: str) -> bool:
+def holds(claim: str, quote: str) -> bool:
     """The quote states the claim: the same text, or a figure of the same value."""
     if _norm(claim) in _norm(quote):
         return True
@@ -82,20 +82,20 @@ def verify(answer: str, quotes: Mapping[int, str]) -> Check:
     each figure or date it states is in the quote of one of the sources it cites. A sentence that states one
     and cites nothing is flagged too."""
     warnings: list[str] = []
-    for sentence in (s.strip() for s in _SENTENCE.findall(answer)):
+    for sentence in (s.strip() for s in SENTENCE.findall(answer)):
         if not sentence:
             continue
-        cited = [int(n) for n in _MARKER.findall(sentence)]
+        cited = [int(n) for n in MARKER.findall(sentence)]
         for n in cited:
             if n not in quotes:
                 warnings.append(f"[{n}] names no source (there are {len(quotes)})")
         stated = claims(sentence)
         known = [quotes[n] for n in cited if n in quotes]
         if stated and not cited:
-            warnings.append(f"「{_MARKER.sub('', sentence)}」 states {'、'.join(stated)} and cites no source")
+            warnings.append(f"「{MARKER.sub('', sentence)}」 states {'、'.join(stated)} and cites no source")
             continue
         for claim in stated:
-            if known and not any(_holds(claim, q) for q in known):
+            if known and not any(holds(claim, q) for q in known):
                 where = "、".join(f"[{n}]" for n in cited if n in quotes)
                 warnings.append(f"{claim} is not in the quote of {where}")
     return Check(verified=not warnings, warnings=tuple(dict.fromkeys(warnings)))

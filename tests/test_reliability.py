@@ -60,7 +60,8 @@ def test_mask_url_hides_passwords_tokens_and_query_values() -> None:
 
 @pytest.mark.slow
 def test_an_unreachable_server_is_one_line_without_its_password(tmp_path: Path) -> None:
-    env = {"RAG_CHROMA_URL": "http://admin:SECRET@127.0.0.1:1/?key=KEYVALUE", "RAG_LLM_BASE_URL": "https://u:LLMPASS@llm.example/v1"}
+    env = {"RAG_CHROMA_URL": "http://admin:SECRET@127.0.0.1:1/?key=KEYVALUE", "RAG_LLM_BASE_URL": "https://u:LLMPASS@llm.example/v1",
+           "RAG_LLM_MODEL": "some-model"}
     err = one_line_error(rag("ask", QUESTION, home=tmp_path / "h", env=env))
     assert "cannot open the Chroma store" in err and "SECRET" not in err and "KEYVALUE" not in err
     doctor = rag("doctor", "--json", home=tmp_path / "h", env=env)

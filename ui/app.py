@@ -51,6 +51,8 @@ CSS = """
 .rag-badge { display:inline-block; padding:0 .5em; margin-right:.4em; border-radius:.6em; font-size:.85em; font-weight:600; }
 .rag-refused { background:#fff4e5; color:#9a4b00; border:1px solid #f5c38a; }
 .rag-error { background:#fdecea; color:#a61b1b; border:1px solid #f3b4b0; }
+.rag-checked { background:#e8f5e9; color:#1b5e20; border:1px solid #a5d6a7; }
+.rag-warn { display:block; margin-top:.4em; font-size:.85em; color:#7a5a00; }
 .rag-pending { color:var(--body-text-color-subdued); }
 #rag-chat a.rag-cite { color:var(--link-text-color, #2563eb); text-decoration:none; font-weight:600; cursor:pointer; }
 #rag-sources .rag-turn:not(:last-child) { display:none; }
@@ -158,8 +160,19 @@ def _md_escape(text: str) -> str:
 
 
 def format_answer(answer: Answer, turn: int) -> str:
-    """The chat message: the answer with each [n] linked to its card; a refusal carries a 未找到 badge."""
+    """The chat message: the answer with each [n] linked to its card; a refusal carries a 未找到 badge. In LLM mode
+    a model's answer that passed the check carries 已核对, and why the model's answer (or a sentence of it) is not
+    shown follows the answer."""
     badge = '<span class="rag-badge rag-refused">未找到</span>' if answer.refused else ""
+    if answer.generator == "llm" and answer.verified and not answer.refused:
+        badge += '<span class="rag-badge rag-checked" title="每个数字都已在所引原文中核对">已核对</span>'
+    note = ""
+    if answer.verified is False:
+        note = "模型的回答未通过核对或无法取得,以下为原文摘录。"
+        badge += '<span class="rag-badge rag-refused">原文摘录</span>'
+    if answer.warnings:
+        note += " ".join(answer.warnings)
+    note = f'<span class="rag-warn">{_md_escape(note)}</span>' if note else ""
     known = {c.n for c in answer.citations}
     parts = re.split(r"\[(\d+)\]", answer.answer)
     out = []
@@ -170,7 +183,7 @@ def format_answer(answer: Answer, turn: int) -> str:
             out.append(f'<a class="rag-cite" href="#src-{turn}-{int(part)}">&#91;{int(part)}&#93;</a>')
         else:
             out.append(f"&#91;{int(part)}&#93;")
-    return badge + "".join(out)
+    return badge + "".join(out) + note
 
 
 def _error_message(text: str) -> str:
@@ -224,15 +237,19 @@ def respond(message: str, history: Sequence[Any], district: str | None, body: st
     earlier = user_turns(history)
     turn = len(earlier) + 1
     yield (PENDING if loader is None or loader.done.is_set() else LOADING), ""
+    streamed = False
     try:
         if loader is not None:
             loader.wait()
-        answer = pipeline.ask(question, earlier, k=int(k or DEFAULT_K), district=_choice(district),
-                              body=_choice(body))
+        for answer in pipeline.ask_stream(question, earlier, k=int(k or DEFAULT_K), district=_choice(district),
+                                          body=_choice(body)):
+            if isinstance(answer, str):  # a chat model's answer, as far as it has been checked
+                streamed = True
+                yield _md_escape(answer) + " ▍", ""
     except RagError as exc:
         yield _error_message(str(exc)), ""
         return
-    if not answer.refused:
+    if not answer.refused and not streamed:  # an extractive answer comes whole: show it the same way
         shown = re.sub(r"\[\d+\]", "", answer.answer)
         step = max(1, -(-len(shown) // STREAM_STEPS))
         for end in range(step, len(shown), step):
