@@ -56,7 +56,10 @@ CONDENSE = (
 )
 NOT_IN_SOURCES = "资料中没有相关信息"
 _REFUSAL = re.compile(r"资料中没有|没有(?:相关)?信息|未(?:提及|提到|说明)|没有(?:提及|提到|说明)|无法(?:回答|确定|从资料)")
-_OPEN_MARKER = re.compile(r"\s*\[\d*$")
+_OPEN_MARKER = re.compile(r"\s*[\[【]\s*\d*(?:\s*[,，、]\s*\d*)*$")  # a marker still being written
+# Markers as models write them besides [n]: 【1】, [1,2], [1、2], [^1]; each becomes [1][2].
+_LOOSE_MARKER = re.compile(r"[\[【]\^?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
+_THINK = re.compile(r"<think>.*?</think>", re.S)  # a reasoning model's thoughts (Qwen3, DeepSeek-R1 on Ollama)
 _ANGLE = str.maketrans({"<": "＜", ">": "＞"})
 _ATTR = str.maketrans({"<": "＜", ">": "＞", '"': "＂", "\n": " "})
 
@@ -85,7 +88,8 @@ def chat_model(settings: Settings) -> BaseChatModel:
         raise RagError("RAG_LLM_BASE_URL is set but langchain-openai is not installed; run: make setup") from exc
     return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url,
                       api_key=settings.llm_api_key or "not-needed",  # Ollama and vLLM take any key
-                      timeout=settings.llm_timeout, max_retries=settings.llm_retries, temperature=0,
+                      timeout=settings.llm_timeout, temperature=0,
+                      max_retries=0,  # RAG_LLM_TIMEOUT bounds the wait; a failure is not retried but waited out (DOWN_S)
                       max_tokens=MAX_TOKENS)
 
 
@@ -242,7 +246,7 @@ class LLMAnswerer:
         prompt = messages(r.question, sources, r.earlier, r.standalone)
         shown: list[str] = []  # verified sentences, the model's numbering
         warnings: list[str] = []
-        buffer = ""
+        raw, consumed = "", 0  # all the model wrote; how much of its readable text has been checked
         renumber: dict[int, int] = {}
 
         def visible() -> str:
@@ -265,25 +269,24 @@ class LLMAnswerer:
         t_model = time.perf_counter()
         try:
             for piece in self.model.stream(prompt):
-                buffer += _text(piece.content)
-                found = list(SENTENCE.finditer(buffer))
+                raw += _text(piece.content)
+                found = list(SENTENCE.finditer(readable(raw), consumed))
                 # The last sentence may still grow, and the one before it may still get its [n] ("…个。[").
                 done = found[:-2] if found and _OPEN_MARKER.match(found[-1].group(0)) else found[:-1]
                 if not done:
                     continue
                 for m in done:
-                    if not m.group(0).strip():
-                        continue
-                    if not take(m.group(0)):
+                    if m.group(0).strip() and not take(m.group(0)):
                         yield self._instead(fallback, warnings, t_model)
                         return
-                buffer = buffer[done[-1].end():]
+                consumed = done[-1].end()
                 yield visible()
         except Exception as exc:  # noqa: BLE001 - any failure of the model: one line, and the extractive answer
             yield self._instead(fallback, [self._failed(exc)], t_model)
             return
         llm_ms = (time.perf_counter() - t_model) * 1000
-        whole = "".join(shown) + buffer
+        rest = readable(raw)[consumed:]
+        whole = "".join(shown) + rest
         if not whole.strip():
             yield self._instead(fallback, ["the chat model returned an empty answer"], t_model)
             return
@@ -296,7 +299,7 @@ class LLMAnswerer:
             yield replace(fallback, answer=whole.strip().rstrip("。.") + "。" + nearest, generator="llm", verified=True,
                           timings_ms={**fallback.timings_ms, "llm": llm_ms})
             return
-        for m in SENTENCE.finditer(buffer):
+        for m in SENTENCE.finditer(rest):
             if m.group(0).strip() and not take(m.group(0)):
                 yield self._instead(fallback, warnings, t_model)
                 return
@@ -331,6 +334,16 @@ class LLMAnswerer:
         return out
 
 
+def readable(raw: str) -> str:
+    """What the model wrote, as the answer: its thoughts (`<think>…</think>`) dropped, and while one is still open
+    nothing after it (so one never closed leaves nothing); its markers in the [n] form."""
+    text = _THINK.sub("", raw)
+    if "<think>" in text:
+        text = text[: text.index("<think>")]
+    text = _LOOSE_MARKER.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(re.findall(r"\d+", m.group(1)))), text)
+    return text
+
+
 def _renumbered(text: str, renumber: dict[int, int]) -> str:
     """The model's [n] as the answer's own numbers (1, 2, … in order of first citation)."""
     return MARKER.sub(lambda m: f"[{renumber.get(int(m.group(1)), int(m.group(1)))}]", text)
@@ -351,7 +364,7 @@ def probe(settings: Settings) -> dict:
 
     t0 = time.perf_counter()
     try:
-        model = chat_model(replace(settings, llm_retries=0, llm_timeout=min(settings.llm_timeout, PROBE_TIMEOUT_S)))
+        model = chat_model(replace(settings, llm_timeout=min(settings.llm_timeout, PROBE_TIMEOUT_S)))
         reply = model.invoke([HumanMessage("只回答一个字:好")], max_tokens=8)
     except Exception as exc:  # noqa: BLE001 - doctor reports, it does not stop
         return {"answers": False, "error": describe_error(exc, settings)}

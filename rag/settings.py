@@ -28,7 +28,6 @@ class Settings:
     llm_model: str | None = None
     llm_api_key: str | None = field(default=None, repr=False)
     llm_timeout: float = DEFAULT_LLM_TIMEOUT_S  # RAG_LLM_TIMEOUT: seconds to wait for the chat model
-    llm_retries: int = 1  # one more try after a rate limit or a dropped connection
     api_key: str | None = field(default=None, repr=False)  # RAG_API_KEY: the bearer token `rag serve` asks its clients for
 
     @classmethod

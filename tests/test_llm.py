@@ -52,7 +52,7 @@ def answering(make):
 
 def chain_for(index: Index, base_url: str, timeout: float = 5.0) -> Chain:
     base = Settings.from_env()
-    settings = replace(base, llm_base_url=base_url, llm_model="scripted", llm_timeout=timeout, llm_retries=0)
+    settings = replace(base, llm_base_url=base_url, llm_model="scripted", llm_timeout=timeout)
     return Chain(index, LLMAnswerer(chat_model(settings), ExtractiveAnswerer(index), settings))
 
 
@@ -315,3 +315,28 @@ def test_the_chat_says_when_the_extractive_answer_stands_in(home: Path) -> None:
         text, sources = list(respond(QUESTION, [], ALL, ALL, 5, llm_pipeline(home, server.base_url)))[-1]
     assert "原文摘录" in text and "1.4万" in text.split("rag-warn")[1] and "已核对" not in text
     assert FIGURE in text.split("rag-warn")[0] and "庆泰路小学" in sources
+
+
+def test_rag_serve_passes_on_who_wrote_the_answer(home: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from ui.openai_api import MODEL_ID, build_app
+
+    with scripted_llm(answering(lambda b: f"二七区新增优质学位1.4万个[{number_of(b, FIGURE)}]。")) as server:
+        client = TestClient(build_app(llm_pipeline(home, server.base_url)))
+        got = client.post("/v1/chat/completions", json={"model": MODEL_ID, "messages": [{"role": "user", "content": QUESTION}]})
+    body = got.json()
+    assert got.status_code == 200 and body["generator"] == "extractive" and body["verified"] is False
+    assert any("1.4万" in w for w in body["warnings"]) and FIGURE in body["choices"][0]["message"]["content"]
+
+
+@pytest.mark.parametrize("written", ["【{n}】", "[{n}, {n}]", "[^{n}]"])
+def test_markers_written_otherwise_and_a_reasoning_models_thoughts_are_read(corpus_index: Index, written: str) -> None:
+    def make(body: dict) -> Reply:
+        n = number_of(body, FIGURE)
+        return Reply(f"<think>资料[{n}]说新增1.4万?不对,是{FIGURE}。</think>\n\n二七区新增优质学位{FIGURE}个"
+                     + written.format(n=n) + "。", piece_chars=2)
+
+    with scripted_llm(answering(make)) as server:
+        _, a = ask(chain_for(corpus_index, server.base_url))
+    assert (a.generator, a.verified) == ("llm", True) and a.answer.strip() == f"二七区新增优质学位{FIGURE}个[1]。"

@@ -180,14 +180,17 @@ def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
             raise ApiError(400, str(exc), param="messages") from None
         completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         now = int(time.time())
-        cited = answer.to_json()["citations"]
+        shaped = answer.to_json()
+        cited = shaped["citations"]
+        # refused, and who wrote the answer: "generator", with "verified" and "warnings" in LLM mode (as rag ask --json)
+        status = {k: shaped[k] for k in ("refused", "generator", "verified", "warnings") if k in shaped}
         if stream:
-            return StreamingResponse(_chunks(completion_id, now, answer, cited), media_type="text/event-stream",
+            return StreamingResponse(_chunks(completion_id, now, answer, cited, status), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         return {"id": completion_id, "object": "chat.completion", "created": now, "model": MODEL_ID,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content(answer)},
                              "finish_reason": "stop", "logprobs": None}],
-                "citations": cited, "refused": answer.refused}
+                "citations": cited, **status}
 
     return app
 
@@ -197,7 +200,7 @@ def _no_model(name: str) -> ApiError:
                     param="model", code="model_not_found")
 
 
-def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict]) -> Iterator[str]:
+def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict], status: dict) -> Iterator[str]:
     """Server-sent events of `chat.completion.chunk` objects: the role, the answer, its sources block, then a
     last chunk with `finish_reason` and the `citations`; `data: [DONE]` ends the stream."""
 
@@ -211,7 +214,7 @@ def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict])
     yield event({"content": answer.answer})
     if len(text) > len(answer.answer):
         yield event({"content": text[len(answer.answer):]})
-    yield event({}, "stop", citations=cited, refused=answer.refused)
+    yield event({}, "stop", citations=cited, **status)
     yield "data: [DONE]\n\n"
 
 
