@@ -178,3 +178,33 @@ def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_
 
     page.locator("#rag-clear").click()
     expect(page.locator('[data-testid="bot"]')).to_have_count(0)
+
+
+def test_llm_mode_in_a_real_browser_checked_answer_then_one_replaced(tmp_path, rag_env, corpus_index, page):
+    """LLM mode end to end: `rag ui` with a scripted OpenAI-compatible model; a checked answer carries 已核对 and
+    links its source; a changed figure is never shown, the extractive answer stands in with 原文摘录 and why."""
+    from llm_server import Reply, number_of, scripted_llm, user_of
+
+    def script(body: dict) -> Reply:
+        if "<资料" not in user_of(body):
+            return Reply("二七区新增了多少学位?")  # a follow-up rewritten
+        n = number_of(body, "1.04万")
+        figure = "1.4万" if "学位数" in user_of(body) else "1.04万"
+        return Reply(f"二七区新增优质学位{figure}个[{n}]。", piece_chars=2)
+
+    shutil.copytree(corpus_index.home, rag_env)
+    with scripted_llm(script) as llm:
+        port = free_port()
+        env = {**os.environ, "RAG_HOME": str(rag_env), "RAG_LLM_BASE_URL": llm.base_url, "RAG_LLM_MODEL": "scripted"}
+        with serving([sys.executable, "-m", "rag", "ui", "--port", str(port)], port, tmp_path / "server.log",
+                     SERVER_START_S, env=env, what="`rag ui`"):
+            page.goto(f"http://127.0.0.1:{port}/")
+            _ask(page, "二七区新增多少学位?", 1)
+            newest = page.locator(NEWEST_BOT)
+            assert "已核对" in newest.inner_text() and "1.04万" in newest.inner_text()
+            assert "庆泰路小学" in page.locator('#rag-sources .rag-turn[data-turn="1"]').inner_text()
+            _ask(page, "二七区的新增学位数是多少?", 2)
+            text = page.locator(NEWEST_BOT).inner_text()
+            assert "原文摘录" in text and "1.04万" in text and "1.4万 is not in the quote" in text
+            assert "已核对" not in text
+            page.screenshot(path=str(tmp_path / "llm.png"))
