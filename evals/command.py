@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from evals.runner import DEFAULT_TOLERANCE, LATENCY_METRICS, METRICS, MODES
+from evals.runner import DEFAULT_TOLERANCE, LATENCY_METRICS, LLM_METRICS, METRICS, MODES
 from rag.errors import RagError
 
 EVALS_DIR = Path(__file__).resolve().parent
@@ -35,7 +35,7 @@ def metrics_table(columns: dict[str, dict[str, float]], counts: dict[str, int] |
     if counts is not None:
         rows.append(("n", [str(counts.get(c, "")) for c in names]))
     rows += [(metric, [_fmt(metric, columns[c].get(metric)) for c in names])
-             for metric in METRICS if any(metric in columns[c] for c in names)]
+             for metric in (*METRICS, *LLM_METRICS) if any(metric in columns[c] for c in names)]
     first = max(len("metric"), *(len(r[0]) for r in rows))
     widths = [max(len(c), *(len(r[1][i]) for r in rows)) for i, c in enumerate(names)]
     lines = ["metric".ljust(first) + "  " + "  ".join(c.rjust(w) for c, w in zip(names, widths, strict=True))]

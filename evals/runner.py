@@ -19,6 +19,9 @@ RETRIEVAL_K = 5  # hit@5 needs five hits; ask() keeps its own k
 RATE_METRICS = ("hit@1", "hit@5", "mrr", "answer_accuracy", "supported", "citation_verbatim",
                 "refusal_accuracy", "false_refusals")
 LATENCY_METRICS = ("latency_ms_p50", "latency_ms_p95")
+# LLM mode only (reported, not gated): the share of answers the chat model wrote and that passed the check, and
+# the share where its answer was not shown (failed the check, or the model could not answer).
+LLM_METRICS = ("llm_answered", "llm_not_shown")
 METRICS = RATE_METRICS + LATENCY_METRICS
 LOWER_IS_BETTER = frozenset({"false_refusals", *LATENCY_METRICS})
 TYPE_ORDER = ("numeric", "entity", "list", "comparison", "followup", "paraphrase", "unanswerable")
@@ -217,7 +220,11 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float]:
         "latency_ms_p50": m.percentile((o.latency_ms for o in outcomes), 50),
         "latency_ms_p95": m.percentile((o.latency_ms for o in outcomes), 95),
     }
-    return {k: round(v, 4) if k in RATE_METRICS else round(v, 1) for k, v in values.items() if v is not None}
+    if any(o.answer.verified is not None for o in outcomes):
+        values["llm_answered"] = m.mean(o.answer.generator == "llm" for o in outcomes)
+        values["llm_not_shown"] = m.mean(o.answer.verified is False for o in outcomes)
+    return {k: round(v, 4) if k in (*RATE_METRICS, *LLM_METRICS) else round(v, 1)
+            for k, v in values.items() if v is not None}
 
 
 def _types(outcomes: Iterable[Outcome]) -> list[str]:
@@ -338,7 +345,7 @@ def failure_json(o: Outcome) -> dict[str, Any]:
     return {
         "id": it.id, "type": it.type, "question": it.question, "history": list(it.history),
         "answerable": it.answerable, "reasons": o.reasons, "answer": a.answer, "refused": a.refused,
-        "resolved_question": a.resolved_question,
+        "resolved_question": a.resolved_question, "generator": a.generator, "warnings": list(a.warnings),
         "citations": [{"n": c.n, "source": c.source, "paragraph": c.paragraph, "title": c.title,
                        "district": c.district, "quote": c.quote, "verbatim": ok}
                       for c, ok in zip(a.citations, o.verbatim, strict=True)],
@@ -353,4 +360,5 @@ def result_json(o: Outcome) -> dict[str, Any]:
     """One row per question: enough to re-score the answers independently."""
     return {"id": o.item.id, "type": o.item.type, "answerable": o.item.answerable, "answer": o.answer.answer,
             "refused": o.answer.refused, "correct": o.correct, "supported": o.supported, "hit_rank": o.rank,
-            "latency_ms": round(o.latency_ms, 1)}
+            "latency_ms": round(o.latency_ms, 1), "generator": o.answer.generator,
+            **({"verified": o.answer.verified, "warnings": list(o.answer.warnings)} if o.answer.verified is not None else {})}

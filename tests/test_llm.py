@@ -340,3 +340,21 @@ def test_markers_written_otherwise_and_a_reasoning_models_thoughts_are_read(corp
     with scripted_llm(answering(make)) as server:
         _, a = ask(chain_for(corpus_index, server.base_url))
     assert (a.generator, a.verified) == ("llm", True) and a.answer.strip() == f"二七区新增优质学位{FIGURE}个[1]。"
+
+
+# -- the eval suite -------------------------------------------------------------------------------
+def test_a_model_that_changes_every_figure_costs_no_accuracy_and_the_eval_says_so(home: Path) -> None:
+    """The dev set in LLM mode with a model that gets every figure wrong: nothing it wrote is shown, the answers
+    are the extractive ones, and the eval reports that the model's answers were not shown."""
+    from evals.runner import evaluate
+
+    def script(body: dict) -> Reply:  # follow-ups it cannot rewrite (the rules carry them), figures all wrong
+        return Reply("") if is_condense(body) else Reply("答案是12345个[1]。")
+
+    with scripted_llm(script) as server:
+        run = evaluate(llm_pipeline(home, server.base_url), ROOT / "evals/dev.jsonl", progress=False)
+    overall = run.to_json()["overall"]
+    assert overall["answer_accuracy"] == 1.0 and overall["citation_verbatim"] == 1.0
+    # every answer the model was asked for was replaced; a place no article is about is refused without asking it
+    assert overall["llm_answered"] == 0.0 and overall["llm_not_shown"] > 0.9
+    assert all("12345" not in o.answer.answer for o in run.outcomes)
