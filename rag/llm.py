@@ -1,8 +1,9 @@
 """LLM mode: a chat model behind any OpenAI-compatible endpoint writes the answer from the retrieved passages, and
 every sentence it writes is checked against the passage it cites before anyone sees it.
 
-The model gets the passages as numbered, delimited data (`<资料 编号="n">…</资料>`, angle brackets in their text made
-full-width, so an article cannot close its block and speak as the user), with the rule to answer only from them
+The model gets the passages as numbered, delimited data (`<资料-TAG 编号="n">…</资料-TAG>`, TAG drawn at random per
+request and angle brackets in their text made full-width, so an article cannot close its block and speak as the
+user), with the rule to answer only from them
 and cite `[n]`. Its answer is read sentence by sentence as it streams: a sentence whose `[n]` names no passage, or
 whose figure, date or percentage is not in a passage it cites (rag.verify), is not shown. If the first sentence
 fails, the extractive answer is shown instead; a later one that fails is dropped. Either way the Answer says so
@@ -15,6 +16,7 @@ langchain-openai (and the openai client under it) is imported only when a model 
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -35,13 +37,13 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 MAX_SOURCES = 6  # passages given to the model, best first, the sides of a comparison interleaved
-MAX_TOKENS = 400  # an answer is a sentence or three
+MAX_TOKENS = 2048  # an answer is a sentence or three; a reasoning model thinks first, in the same budget
 DOWN_S = 60.0  # after a failure to reach the model, answer extractively for this long without asking it again
 MAX_CONDENSED_CHARS = 200
 PROBE_TIMEOUT_S = 10.0  # `rag doctor` waits at most this long for the model's one-word reply
 
 SYSTEM = (
-    "你是新闻资料问答助手。用户消息里有若干条编号资料,每条放在<资料>和</资料>之间。只根据这些资料回答最后的问题。\n"
+    "你是新闻资料问答助手。用户消息里有若干条编号资料,每条放在<{tag} 编号=\"n\">和</{tag}>之间。只根据这些资料回答最后的问题。\n"
     "规则:\n"
     "1. 只用资料里写明的事实,不用自己的知识,不推测。\n"
     "2. 用中文,一到三句话,直接回答所问的事实。数字、日期、百分比、人名、地名照资料原文写,不换算,不改写。\n"
@@ -56,10 +58,10 @@ CONDENSE = (
 )
 NOT_IN_SOURCES = "资料中没有相关信息"
 _REFUSAL = re.compile(r"资料中没有|没有(?:相关)?信息|未(?:提及|提到|说明)|没有(?:提及|提到|说明)|无法(?:回答|确定|从资料)")
-_OPEN_MARKER = re.compile(r"\s*[\[【]\s*\d*(?:\s*[,，、]\s*\d*)*$")  # a marker still being written
+# The tail of what has come that may still be the start of a marker: blanks, "[", "【1", "[^", "[1,".
+_OPEN_MARKER = re.compile(r"\s*(?:[\[【]\^?\s*\d*(?:\s*[,，、]\s*\d*)*)?")
 # Markers as models write them besides [n]: 【1】, [1,2], [1、2], [^1]; each becomes [1][2].
 _LOOSE_MARKER = re.compile(r"[\[【]\^?\s*(\d+(?:\s*[,，、]\s*\d+)*)\s*[\]】]")
-_THINK = re.compile(r"<think>.*?</think>", re.S)  # a reasoning model's thoughts (Qwen3, DeepSeek-R1 on Ollama)
 _ANGLE = str.maketrans({"<": "＜", ">": "＞"})
 _ATTR = str.maketrans({"<": "＜", ">": "＞", '"': "＂", "\n": " "})
 
@@ -78,6 +80,7 @@ class Source:
 
 class ModelUnavailable(Exception):
     """The chat model could not give an answer (timeout, connection, HTTP error, rate limit): one line why."""
+
 
 
 def chat_model(settings: Settings) -> BaseChatModel:
@@ -123,23 +126,25 @@ def _attrs(chunk: Chunk) -> str:
     return "".join(f' {k}="{v.translate(_ATTR)}"' for k, v in fields if v)
 
 
-def sources_block(sources: Sequence[Source]) -> str:
+def sources_block(sources: Sequence[Source], tag: str = "资料") -> str:
     """The numbered passages as data: their text cannot close its block (angle brackets made full-width)."""
-    return "\n".join(f'<资料 编号="{s.n}"{_attrs(s.chunk)}>\n{s.chunk.text.translate(_ANGLE)}\n</资料>'
+    return "\n".join(f'<{tag} 编号="{s.n}"{_attrs(s.chunk)}>\n{s.chunk.text.translate(_ANGLE)}\n</{tag}>'
                      for s in sources)
 
 
-def messages(question: str, sources: Sequence[Source], earlier: Sequence[str] = (), standalone: str = "") -> list:
+def messages(question: str, sources: Sequence[Source], earlier: Sequence[str] = (), standalone: str = "",
+             tag: str | None = None) -> list:
     """The grounded prompt: the rules (system), then the passages, the conversation and the question (user)."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    parts = [sources_block(sources)]
+    tag = tag or f"资料-{secrets.token_hex(3)}"  # an article cannot know it, so cannot forge its closing tag
+    parts = [sources_block(sources, tag)]
     if earlier:
         parts.append("此前的问题:\n" + "\n".join(f"- {q.translate(_ANGLE)}" for q in earlier))
     parts.append(f"问题:{question.translate(_ANGLE)}")
     if standalone and standalone != question:
         parts.append(f"(结合上文,即:{standalone.translate(_ANGLE)})")
-    return [SystemMessage(SYSTEM), HumanMessage("\n\n".join(parts))]
+    return [SystemMessage(SYSTEM.format(tag=tag)), HumanMessage("\n\n".join(parts))]
 
 
 def pick_sources(r: Retrieved, limit: int = MAX_SOURCES) -> list[Source]:
@@ -219,7 +224,8 @@ class LLMAnswerer:
         except Exception as exc:  # noqa: BLE001 - any failure of the model: the rule-based resolver answers
             self._failed(exc)
             return None
-        text = _text(reply.content).strip().splitlines()[0].strip(" \"'“”「」") if _text(reply.content).strip() else ""
+        said = readable(_text(reply.content)).strip()  # a reasoning model's thoughts are not the question
+        text = said.splitlines()[0].strip(" \"'“”「」") if said else ""
         text = re.sub(r"^(?:改写后的问题|问题)[::]\s*", "", text)
         return text if 2 <= len(text) <= MAX_CONDENSED_CHARS else None
 
@@ -244,77 +250,109 @@ class LLMAnswerer:
         by_n = {s.n: s for s in sources}
         texts = {s.n: s.chunk.text for s in sources}
         prompt = messages(r.question, sources, r.earlier, r.standalone)
-        shown: list[str] = []  # verified sentences, the model's numbering
+        shown: list[str] = []  # checked sentences, in the model's numbering
         warnings: list[str] = []
         raw, consumed = "", 0  # all the model wrote; how much of its readable text has been checked
-        renumber: dict[int, int] = {}
-
-        def visible() -> str:
-            return _renumbered("".join(shown), renumber)
 
         def take(sentence: str) -> bool:
-            """Check one finished sentence; False when the answer must be replaced."""
+            """Check one finished sentence: shown, dropped (with a warning), or False when the answer must be
+            replaced (its first sentence fails)."""
+            plain = MARKER.sub("", sentence).strip()
+            if not MARKER.search(sentence) and not claims(sentence):
+                if not _REFUSAL.search(sentence):  # a refusal is judged on the whole answer, below
+                    warnings.append(f"dropped 「{plain}」: it cites no passage")
+                return True
             check = verify(sentence, texts)
             if check.verified:
-                for n in map(int, MARKER.findall(sentence)):
-                    renumber.setdefault(n, len(renumber) + 1)
                 shown.append(sentence)
                 return True
             if not shown:
                 warnings.extend(check.warnings)
                 return False
-            warnings.extend(f"dropped 「{MARKER.sub('', sentence).strip()}」: {w}" for w in check.warnings)
+            warnings.extend(f"dropped 「{plain}」: {w}" for w in check.warnings)
             return True
 
         t_model = time.perf_counter()
+        failed = False  # the first sentence failed: the answer is replaced, unless it was thinking out loud
         try:
-            for piece in self.model.stream(prompt):
-                raw += _text(piece.content)
+            for piece in self._model_text(prompt):
+                thinking = "</think>" not in raw
+                raw += piece
+                if thinking and "</think>" in raw:  # a server that sends only the closing tag: all so far was thought
+                    shown.clear()
+                    warnings.clear()
+                    consumed, failed = 0, False
+                if failed:
+                    continue
                 found = list(SENTENCE.finditer(readable(raw), consumed))
                 # The last sentence may still grow, and the one before it may still get its [n] ("…个。[").
-                done = found[:-2] if found and _OPEN_MARKER.match(found[-1].group(0)) else found[:-1]
+                done = found[:-2] if found and _OPEN_MARKER.fullmatch(found[-1].group(0)) else found[:-1]
                 if not done:
                     continue
                 for m in done:
                     if m.group(0).strip() and not take(m.group(0)):
-                        yield self._instead(fallback, warnings, t_model)
-                        return
+                        failed = True
+                        break
+                if failed:
+                    continue
                 consumed = done[-1].end()
-                yield visible()
-        except Exception as exc:  # noqa: BLE001 - any failure of the model: one line, and the extractive answer
-            yield self._instead(fallback, [self._failed(exc)], t_model)
+                if shown:
+                    yield _renumbered("".join(shown), _numbering(shown))
+        except ModelUnavailable as exc:
+            yield self._instead(fallback, [str(exc)], t_model)
+            return
+        if failed:
+            yield self._instead(fallback, warnings, t_model)
             return
         llm_ms = (time.perf_counter() - t_model) * 1000
-        rest = readable(raw)[consumed:]
-        whole = "".join(shown) + rest
-        if not whole.strip():
-            yield self._instead(fallback, ["the chat model returned an empty answer"], t_model)
-            return
-        if not shown and is_refusal(whole):
-            if not fallback.refused:  # the passages do hold it, by the extractive answerer's reading
-                yield self._instead(fallback, ["the chat model found no answer in the passages; the extractive answer "
-                                               "is shown"], t_model)
-                return
-            nearest = "最接近的段落见[1]。" if fallback.citations else ""
-            yield replace(fallback, answer=whole.strip().rstrip("。.") + "。" + nearest, generator="llm", verified=True,
-                          timings_ms={**fallback.timings_ms, "llm": llm_ms})
-            return
-        for m in SENTENCE.finditer(rest):
+        whole = readable(raw)
+        for m in SENTENCE.finditer(whole, consumed):
             if m.group(0).strip() and not take(m.group(0)):
                 yield self._instead(fallback, warnings, t_model)
                 return
-        if not renumber:
-            yield self._instead(fallback, [*warnings, "the chat model's answer cites no passage"], t_model)
+        if not shown:
+            if not whole.strip():
+                yield self._instead(fallback, ["the chat model returned an empty answer"], t_model)
+            elif is_refusal(whole) and fallback.refused:
+                # The model's own words are not shown (they are not checked): the refusal is ours.
+                nearest = "最接近的段落见[1]。" if fallback.citations else ""
+                yield replace(fallback, answer=f"{NOT_IN_SOURCES}。{nearest}", generator="llm", verified=True,
+                              timings_ms={**fallback.timings_ms, "llm": llm_ms})
+            elif is_refusal(whole):  # the passages do hold it, by the extractive answerer's reading
+                yield self._instead(fallback, ["the chat model found no answer in the passages; the extractive "
+                                               "answer is shown"], t_model)
+            else:
+                yield self._instead(fallback, [*warnings, "the chat model's answer cites no passage"], t_model)
             return
-        text = visible().strip()
-        citations = self._citations(shown, renumber, by_n)
-        final = verify(text, {c.n: c.quote for c in citations})  # the quotes shown must hold every figure too
-        if not final.verified:
-            yield self._instead(fallback, [*warnings, *final.warnings], t_model)
-            return
+        # The quotes shown must hold every figure too: a sentence whose figure its quote lacks is dropped.
+        while True:
+            numbering = _numbering(shown)
+            citations = self._citations(shown, numbering, by_n)
+            quotes = {c.n: c.quote for c in citations}
+            failing = [s for s in shown if not verify(_renumbered(s, numbering), quotes).verified]
+            if not failing:
+                break
+            if shown[0] in failing:
+                yield self._instead(fallback, [*warnings, *verify(_renumbered(shown[0], numbering), quotes).warnings],
+                                    t_model)
+                return
+            warnings.extend(f"dropped 「{MARKER.sub('', s).strip()}」: its figure is not in the quote cited" for s in failing)
+            shown = [s for s in shown if s not in failing]
         timings = {**r.timings_ms, "answer": (time.perf_counter() - t0) * 1000, "llm": llm_ms}
-        yield Answer(r.question, text, False, citations, timings, r.intent.text, generator="llm", verified=True,
-                     warnings=tuple(warnings))
+        yield Answer(r.question, _renumbered("".join(shown), numbering).strip(), False, citations, timings,
+                     r.intent.text, generator="llm", verified=True, warnings=tuple(dict.fromkeys(warnings)))
+
+    def _model_text(self, prompt: list) -> Iterator[str]:
+        """The model's answer as it streams; ModelUnavailable (and the model marked down) when it fails, or when it
+        has not finished within RAG_LLM_TIMEOUT (a reply trickling in is bounded too, not only a silent one)."""
+        deadline = time.monotonic() + self.settings.llm_timeout
+        try:
+            for piece in self.model.stream(prompt):
+                yield _text(piece.content)
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"did not finish its answer within {self.settings.llm_timeout:g} s")
+        except Exception as exc:  # noqa: BLE001 - any failure of the model: one line, and the extractive answer
+            raise ModelUnavailable(self._failed(exc)) from exc
 
     def _instead(self, fallback: Answer, warnings: Sequence[str], t_model: float | None = None) -> Answer:
         """The extractive answer, saying why the model's is not shown."""
@@ -335,13 +373,22 @@ class LLMAnswerer:
 
 
 def readable(raw: str) -> str:
-    """What the model wrote, as the answer: its thoughts (`<think>…</think>`) dropped, and while one is still open
-    nothing after it (so one never closed leaves nothing); its markers in the [n] form."""
-    text = _THINK.sub("", raw)
+    """What the model wrote, as the answer: its thoughts dropped (everything up to the last `</think>`: some
+    servers send the closing tag alone), and while one is still open nothing after it (so one never closed leaves
+    nothing); its markers in the [n] form."""
+    text = raw[raw.rindex("</think>") + len("</think>"):] if "</think>" in raw else raw
     if "<think>" in text:
         text = text[: text.index("<think>")]
     text = _LOOSE_MARKER.sub(lambda m: "".join(f"[{n}]" for n in dict.fromkeys(re.findall(r"\d+", m.group(1)))), text)
     return text
+
+
+def _numbering(shown: Sequence[str]) -> dict[int, int]:
+    """The model's [n] -> the answer's own number: 1, 2, … in order of first citation."""
+    out: dict[int, int] = {}
+    for n in (int(n) for sentence in shown for n in MARKER.findall(sentence)):
+        out.setdefault(n, len(out) + 1)
+    return out
 
 
 def _renumbered(text: str, renumber: dict[int, int]) -> str:

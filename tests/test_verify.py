@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.verify import claims, value, verify
+from rag.verify import claims, holds, value, verify
 
 QUOTE = "持续跟踪督导中小学、幼儿园新建项目建设,庆泰路小学等14所中小学、幼儿园投入使用,新增优质学位1.04万个。"
 DONATION = "市政协委员直接捐款700多万元,捐物价值800多万元,受益群众达85%。"
@@ -63,3 +63,33 @@ def test_a_changed_date_or_percentage_is_caught() -> None:
 
 def test_claims_lists_figures_dates_and_percentages_once() -> None:
     assert claims("2021年1月8日,捐款700多万元,受益群众达85%。[2]") == ["2021年1月8日", "700多万", "85%"]
+
+
+@pytest.mark.parametrize(("claim", "quote"), [
+    ("4万", "新增优质学位1.04万个"),  # the tail of a figure
+    ("1%", "同比增长21%"),
+    ("14亿", "投资114亿元"),
+    ("2月", "12月5日开幕"),
+    ("1.04", "新增优质学位1.04万个"),  # 万 dropped: ten thousand times off
+    ("三", "共三十所学校"),
+])
+def test_part_of_a_figure_is_not_the_figure(claim: str, quote: str) -> None:
+    assert not holds(claim, quote)
+
+
+@pytest.mark.parametrize(("claim", "quote"), [
+    ("1.04万", "新增优质学位1.04万个"), ("14所", "庆泰路小学等14所中小学"), ("2020年", "2020年以来"),
+    ("12月5日", "12月5日开幕"),
+])
+def test_a_whole_figure_holds(claim: str, quote: str) -> None:
+    assert holds(claim, quote)
+
+
+def test_a_numeral_in_a_persons_name_states_nothing() -> None:
+    assert claims("会议由张三主持,李四作报告") == []
+    assert verify("会议由张三主持[1]。", {1: "会议由张三主持。"}).verified
+
+
+def test_each_line_of_a_list_is_a_sentence_of_its_own() -> None:
+    check = verify("1. 新增学位1.04万个[1]\n2. 另有30所学校在建[1]\n", {1: "新增学位1.04万个。"})
+    assert not check.verified and any("30" in w for w in check.warnings)
