@@ -236,7 +236,7 @@ class LLMAnswerer:
         return out
 
     def stream(self, r: Retrieved) -> Iterator[str | Answer]:
-        """Yield the answer's verified text as it grows (str), then the Answer."""
+        """Yield the answer's verified text as it grows (str; "" when the model is asked), then the Answer."""
         t0 = time.perf_counter()
         fallback = self.extractive.answer(r)
         sources = pick_sources(r)
@@ -272,6 +272,7 @@ class LLMAnswerer:
             warnings.extend(f"dropped 「{plain}」: {w}" for w in check.warnings)
             return True
 
+        yield ""  # the passages are found; the model is asked now (the chat says so)
         t_model = time.perf_counter()
         failed = False  # the first sentence failed: the answer is replaced, unless it was thinking out loud
         try:

@@ -44,6 +44,7 @@ EVAL_FILES = (PROJECT_ROOT / "evals" / "last_run.json", PROJECT_ROOT / "evals" /
 STREAM_STEPS = 8
 STREAM_DELAY_S = 0.03
 PENDING = '<span class="rag-pending">正在检索…</span>'
+GENERATING = '<span class="rag-pending">正在生成回答,逐句核对…</span>'
 LOADING = '<span class="rag-pending">正在加载索引(页面先开,首次回答稍等几秒)…</span>'
 SOURCES_PLACEHOLDER = '<div class="rag-empty">提问后,这里显示答案中每个 [n] 的来源段落。</div>'
 
@@ -245,7 +246,7 @@ def respond(message: str, history: Sequence[Any], district: str | None, body: st
                                           body=_choice(body)):
             if isinstance(answer, str):  # a chat model's answer, as far as it has been checked
                 streamed = True
-                yield _md_escape(answer) + " ▍", ""
+                yield (_md_escape(answer) + " ▍" if answer else GENERATING), ""
     except RagError as exc:
         yield _error_message(str(exc)), ""
         return
