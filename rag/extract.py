@@ -95,15 +95,17 @@ def verbatim_quote(chunk: Chunk, sentence: str, window: str) -> str:
 
 
 def clauses(sentence: str) -> list[str]:
-    """Split at commas, semicolons and colons that are not inside quotes or brackets."""
+    """Split at commas, semicolons and colons that are not inside quotes or brackets, nor between digits (a clock
+    time "20:30", a score "3:1", a number "1,200")."""
     out, depth, cur = [], 0, ""
-    for ch in sentence:
+    for i, ch in enumerate(sentence):
         if ch in _OPEN:
             depth += 1
         elif ch in _CLOSE:
             depth = max(0, depth - 1)
         cur += ch
-        if depth == 0 and ch in _CLAUSE_BREAK:
+        within_number = 0 < i < len(sentence) - 1 and sentence[i - 1].isdigit() and sentence[i + 1].isdigit()
+        if depth == 0 and ch in _CLAUSE_BREAK and not within_number:
             out.append(cur)
             cur = ""
     if cur:

@@ -276,3 +276,8 @@ def test_mentions_agrees_with_scanning_every_name() -> None:
                  for _ in range(rng.randint(0, 30))} - {""}
         text = "".join(rng.choice(chars + "的人大") for _ in range(rng.randint(0, 25)))
         assert mentions(text, frozenset(known)) == _mentions_by_scanning(text, known), (text, known)
+
+
+def test_a_clock_time_or_a_score_is_not_cut_at_its_colon() -> None:
+    assert clauses("闭馆时间由17:00延长至20:30,并推出线上展厅。") == ["闭馆时间由17:00延长至20:30,", "并推出线上展厅。"]
+    assert clauses("主队以3:1获胜:比赛结束。") == ["主队以3:1获胜:", "比赛结束。"]
