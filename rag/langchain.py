@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from langchain_core.embeddings import Embeddings
-
 from rag.retrieval import IndexRetriever
 from rag.settings import Settings
 from vectorstore.embedding import Embedder
+from vectorstore.langchain_embeddings import EmbedderEmbeddings
 
 
-class E5Embeddings(Embeddings):
+class E5Embeddings(EmbedderEmbeddings):
     """The embedding model the index was built with, as LangChain `Embeddings`: the bundled multilingual-e5-small
     with its `query: ` / `passage: ` prompts (or RAG_EMBED_MODEL), normalised vectors.
 
@@ -25,15 +24,7 @@ class E5Embeddings(Embeddings):
         settings = Settings.from_env()
         self.model = model or settings.embed_model
         self.cache_dir = Path(cache_dir).expanduser() if cache_dir else settings.cache_dir
-        self.embedder = Embedder(self.model, self.cache_dir)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        texts = list(texts)
-        self.embedder.expect(len(texts))
-        return self.embedder.embed_documents(texts)
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.embedder.embed_query(text)
+        super().__init__(Embedder(self.model, self.cache_dir))
 
 
 __all__ = ["E5Embeddings", "IndexRetriever"]

@@ -130,15 +130,6 @@ class Embedder:
 
     def as_langchain(self):
         """This model as a LangChain `Embeddings` (for LangChain's vector stores and apps)."""
-        from langchain_core.embeddings import Embeddings
+        from vectorstore.langchain_embeddings import EmbedderEmbeddings
 
-        model = self
-
-        class E5Embeddings(Embeddings):
-            def embed_documents(self, texts: list[str]) -> list[list[float]]:
-                return model.embed_documents(texts)
-
-            def embed_query(self, text: str) -> list[float]:
-                return model.embed_query(text)
-
-        return E5Embeddings()
+        return EmbedderEmbeddings(self)
