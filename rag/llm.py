@@ -410,9 +410,9 @@ def probe(settings: Settings) -> dict:
     """`rag doctor`'s check: does the configured model answer a one-word request? {answers, latency_ms | error}."""
     from langchain_core.messages import HumanMessage
 
-    t0 = time.perf_counter()
     try:
         model = chat_model(replace(settings, llm_timeout=min(settings.llm_timeout, PROBE_TIMEOUT_S)))
+        t0 = time.perf_counter()  # the model's answer, not the ~1-2 s import of langchain-openai
         reply = model.invoke([HumanMessage("只回答一个字:好")], max_tokens=8)
     except Exception as exc:  # noqa: BLE001 - doctor reports, it does not stop
         return {"answers": False, "error": describe_error(exc, settings)}
