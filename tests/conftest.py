@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,11 @@ def corpus_ingest(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) 
 def corpus_index(corpus_ingest: tuple[Index, IngestReport]) -> Index:
     """The bundled corpus, indexed; shared, so tests must not ingest into it or change its files."""
     return corpus_ingest[0]
+
+
+@pytest.fixture
+def store_copy(corpus_index: Index, tmp_path: Path) -> Path:
+    """A copy of the session's indexed corpus, for tests whose commands may write to their store."""
+    home = tmp_path / "home"
+    shutil.copytree(corpus_index.home, home)
+    return home

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,14 +36,6 @@ def _probe(home: Path, *args: str) -> tuple[dict, str]:
     out = subprocess.run([sys.executable, "-c", PROBE, *args], env=env, cwd=ROOT, capture_output=True, text=True,
                          timeout=120, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1]), out.stdout
-
-
-@pytest.fixture
-def store_copy(corpus_index: Index, tmp_path: Path) -> Path:
-    """A copy of the session's indexed corpus, for commands that may write."""
-    home = tmp_path / "home"
-    shutil.copytree(corpus_index.home, home)
-    return home
 
 
 def test_ask_loads_no_heavy_library(corpus_index: Index) -> None:

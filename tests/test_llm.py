@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -268,10 +267,8 @@ def rag(*args: str, home: Path, env: dict) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def home(corpus_index: Index, tmp_path: Path) -> Path:
-    copy = tmp_path / "home"
-    shutil.copytree(corpus_index.home, copy)
-    return copy
+def home(store_copy: Path) -> Path:
+    return store_copy
 
 
 def test_rag_ask_json_says_which_generator_answered(home: Path) -> None:

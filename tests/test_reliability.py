@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,11 +41,8 @@ def one_line_error(proc: subprocess.CompletedProcess, rc: int = 2) -> str:
 
 
 @pytest.fixture
-def home(corpus_index: Index, tmp_path: Path) -> Path:
-    """A copy of the session's indexed corpus (commands here may write)."""
-    copy = tmp_path / "home"
-    shutil.copytree(corpus_index.home, copy)
-    return copy
+def home(store_copy: Path) -> Path:
+    return store_copy
 
 
 # -- 3. a store that cannot open; secrets ------------------------------------------------
