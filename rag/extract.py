@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.people import names_in, role_in
-from rag.query import UNIT_ALIASES, Intent
+from rag.query import SIZE_ASKED, UNIT_ALIASES, Intent
 from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
 from vectorstore.types import Chunk
@@ -35,16 +35,21 @@ W_BODY_OTHER = 0.25
 W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
 W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
 W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
+W_FOCUS = 0.3  # a sentence with a figure names the thing it is asked of ("均价" of 成交均价是多少)
 TITLE_WORD_SHARE = 0.3  # a question word the article's title holds, in an answer window (set by reading answers)
 # --- weights of the value picked inside a sentence (on top of how well its type fits) ------------------------------
 W_OWN_CLAUSE = 0.5  # share of the question's word weight in the value's own clause
 W_NEAR = 0.25  # the question's words near the value, nearer ones more
+OTHER_MEASURE = 0.3  # how well a figure fits when the question names a measure (面积) and the figure's unit is not one
 UNSEEN_WEIGHT = 3.0  # idf of a word no paragraph holds, before the index says otherwise
 # --- refusal thresholds (share of the question's word weight) ----------------------------------------------------
 MIN_SUPPORT = 0.45  # an answer needs this much of the question in its sentence (or 0.85 x this in its paragraph)
 MIN_SUPPORT_TYPED = 0.3  # ... or this much when the sentence carries the wanted value
 MIN_SUPPORT_SIDE = 0.25  # ... for one side of a comparison with the wanted value
 CHUNK_DISCOUNT = 0.85  # words found only in the paragraph count this much
+LEAD_SHARE = 0.9  # a sentence naming the thing asked, after a semicolon, shares the subject of the clauses before it
+# ("全市新建商品住宅累计成交3.2万套…;成交均价为每平方米6825元")
+ARTICLE_DISCOUNT = 0.7  # words found only elsewhere in the article, when the sentence names the thing asked and its figure
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,13 @@ class Span:
     value: Value | None = None
     anchored: bool = True  # one of the question's two most specific words is in the sentence or its paragraph
     place_ok: bool = True  # the paragraph is about, or names, the question's place
+    # share of the question's word weight in the whole article, counted when the sentence names the thing a figure
+    # is asked of and carries the figure ("消防车9辆" of an article whose other paragraphs name the fire); else 0
+    article_coverage: float = 0.0
 
     @property
     def support(self) -> float:
-        return max(self.coverage, self.chunk_coverage * CHUNK_DISCOUNT)
+        return max(self.coverage, self.chunk_coverage * CHUNK_DISCOUNT, self.article_coverage * ARTICLE_DISCOUNT)
 
 
 def sentences(text: str) -> list[str]:
@@ -145,6 +153,29 @@ def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
     return got / total if total else 0.0
 
 
+# The units a measure is written in, for a figure asked by the measure's name or a size word ("展出面积有多大?" is
+# answered by "1800平方米", not by "216件"; "大坝有多高?" by metres). Plain Chinese measurement vocabulary.
+_DIMENSIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple((re.compile(a), u) for a, u in (
+    (r"面积|占地", ("平方", "亩", "公顷", "平米")),
+    (r"长度|全长|距离|里程|路程|多长$|多远$", ("公里", "千米", "米", "里")),
+    (r"高度|海拔|多高$|深度|多深$|宽度|多宽$|厚度|多厚$", ("米", "公里", "千米", "厘米", "毫米")),
+    (r"重量|产量|总产|多重$", ("吨", "公斤", "千克", "克", "斤")),
+    (r"降雨量|降水量|雨量", ("毫米", "厘米")),
+    (r"速度|时速|多快$", ("公里", "千米", "米", "节")),
+    (r"价格|均价|单价|房价|票价|价钱", ("元", "美元")),
+    (r"温度|气温|体温", ("℃", "°C", "摄氏度", "度")),
+    (r"容量|库容|蓄水量|水量", ("立方米", "方", "升", "吨")),
+    (r"年龄|年纪|岁数", ("岁", "周岁")),
+))
+
+
+def asked_dimension(question: str) -> tuple[str, ...]:
+    """The units the figure asked for is written in, when the question names a measure ("面积", "多高"); ()."""
+    m = re.search(rf"{SIZE_ASKED}", question)
+    asked = asked_object(question) + (m.group(0) if m else "")
+    return next((units for pattern, units in _DIMENSIONS if pattern.search(asked)), ())
+
+
 def unit_fits(asked: str, written: str, also: Sequence[str] = ()) -> bool:
     """Does a figure's unit answer the measure word asked ("多少人" by "80名", "多少公里" by "12.5公里")?
     `also`: the question's alternative measure words ("多少次(项)")."""
@@ -165,6 +196,7 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
         return [(v, 0.7) for v in names_in(text) if v.text not in roles]
     if want == "number":
         out = []
+        dims = () if intent.unit else asked_dimension(intent.text)
         for v in figures(text):
             # Papers write counts in digits; a lone 一/两 is mostly a word ("一个主会场+两个分会场"), "三千多万" a count.
             written = 1.0 if v.text[0].isdigit() or len(v.text.rstrip("多余")) > 1 else 0.5
@@ -174,7 +206,8 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
                     exact = 1.0 if v.unit.startswith(intent.units or (intent.unit,)) else 0.7
                     out.append((v, exact * written))
             elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
-                out.append((v, written))
+                # a measure asked by name: a figure in another unit is hardly it ("216件" for 面积)
+                out.append((v, written if not dims or v.unit.startswith(dims) else written * OTHER_MEASURE))
         return out
     if want == "money":
         return [(v, 1.0) for v in EXTRACTORS[want](text)]
@@ -309,6 +342,7 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
              and not any(t != o and t in o and not (o.startswith(t) or o.endswith(t)) for o in intent.topic)]
     specific = sorted(words, key=lambda t: -_weight(t, idf))[:2]
     articles = articles or {}
+    focus = asked_head(intent) if intent.want in ("number", "percent", "date", "time") else ""
     spans = []
     for rank, chunk in enumerate(chunks, 1):
         full = " ".join((chunk.section, chunk.title, chunk.text))
@@ -317,12 +351,17 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
         place_ok = place_fits(intent, chunk)
         # "Who reported it" is answered by the byline as printed, nothing else.
         texts = ([chunk.byline] if chunk.byline else []) if intent.reporter else sentences(chunk.text)
+        lead = ""  # the clauses before a semicolon, of the same full sentence
         for sent in texts:
             cov = coverage(tokens, sent, idf)
             found = values(intent, sent, chunk)
             value, fit = pick_value(intent, sent, found, tokens, idf)
             window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf, chunk.title)
             typed = fit if intent.want != "fact" else 1.0
+            focused = bool(focus) and typed > 0 and focus in sent
+            if focused and lead:
+                cov = max(cov, LEAD_SHARE * coverage(tokens, lead + sent, idf))
+            lead = lead + sent if sent.rstrip().endswith((";", "；")) else ""
             score = (W_COVERAGE * cov + W_CHUNK * chunk_cov + W_CONTEXT * ctx_cov + W_TYPED * typed + W_RANK / rank)
             if intent.body and chunk.body:
                 score += W_BODY if chunk.body == intent.body else -W_BODY_OTHER
@@ -330,15 +369,18 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
                 score -= W_YEAR_OTHER
             if not place_ok:
                 score -= W_PLACE_OTHER
+            if focused:  # picks among sentences that carry a figure
+                score += W_FOCUS
             anchored = not specific or any(t in sent or t in full or t in articles.get(chunk.source, "")
                                            for t in specific)
+            art_cov = coverage(tokens, f"{full} {articles.get(chunk.source, '')}", idf) if focused else 0.0
             spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, value, anchored,
-                              place_ok))
+                              place_ok, art_cov))
     spans.sort(key=lambda s: -s.score)
     return spans
 
 
-_ASKED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,8}?)(?:是|有|为|达到?|共|一共|总共)?(?:多少|几)[?？]?$")
+_ASKED_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{2,8}}?)(?:是|有|为|达到?|共|一共|总共)?(?:多少|几|{SIZE_ASKED})[?？]?$")
 _ASKED_AFTER = re.compile(r"(?:多少|几)[个名张处件项次人位所家户台辆条篇座]?(?:的)?([\u4e00-\u9fff]{2,6}?)(?:[?？]|$)")
 
 
@@ -356,6 +398,28 @@ def asked_object(question: str) -> str:
     while (cut := _CHANGE.search(thing)) and cut.start() < len(thing):
         thing = thing[: cut.start()]
     return thing
+
+
+# "…是哪天开庭审理的?", "…什么时候闭幕?": the event a date or time is asked of comes after the question word.
+_WHEN_EVENT = re.compile(r"(?:哪一?天|哪一?年|哪个月|几月几[日号]|几号|什么时候|什么时间|何时|几点|几时)"
+                         r"(?:正式|开始|举行|进行)?([\u4e00-\u9fff]{2,8}?)(?:的)?[?？]?$")
+
+
+def asked_head(intent: Intent) -> str:
+    """The last word of what the asked value is of: a figure's thing ("住宅成交均价是多少?" -> 均价, "出动了多少辆消防车?"
+    -> 消防车), a date's event ("是哪天开庭审理的?" -> 开庭审理); none when only the measure word is asked
+    ("接待选民多少人次?")."""
+    from rag.query import _segment
+
+    if intent.want in ("date", "time"):
+        m = _WHEN_EVENT.search(intent.text)
+        thing = m.group(1) if m else ""
+    else:
+        thing = asked_object(intent.text)
+        if intent.unit and thing.startswith(intent.unit):
+            thing = thing[len(intent.unit):]
+    words = [w for w in _segment(thing) if len(w) >= 2]
+    return words[-1] if words else ""
 
 
 def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:

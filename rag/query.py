@@ -20,19 +20,22 @@ from vectorstore.places import is_place, mentions, places_in, stem, tagged
 _WHICH_THING = re.compile(r"哪一?(?:所|家|个|支|条|间|艘|款|部|本|座)([\u4e00-\u9fff]{1,4})")
 # What a name is asked of: "培训班叫什么名字" -> 培训班 (a thing), "获奖者叫什么名字" -> a person.
 _NAME_OF = re.compile(r"([\u4e00-\u9fff]{1,8}?)(?:叫什么名字|的名字|叫什么|名称是|的名称)")
+# "有多大", "全长多长?", "大坝有多高": a size asked without 多少 (a figure with its unit answers it). At the end of the
+# question or after 有/是/为, so "许多大学" asks nothing.
+SIZE_ASKED = r"(?:(?<=[有是为达])多(?:大|高|长|远|重|深|宽|厚|快)|多(?:大|高|长|远|重|深|宽|厚|快)(?=[?？呢]*$))(?!时间)"
 _PERSON_ENDINGS = tuple("人者员手家师生官长孩子儿女男士哥姐弟妹爷奶叔姨")
 # Answer types, tried in order: the first whose question words occur decides what the answer must carry.
 WANTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"多长时间|多久|多长时|用时多少|耗时多少|历时多少|持续了?多长")),
     ("time", re.compile(r"几点|几时|什么时间|哪个时间|什么时刻")),
-    ("date", re.compile(r"什么时候|何时|哪一?天|哪一?年|哪个月|几月几[日号]|什么日子|哪个日期|日期是")),
+    ("date", re.compile(r"什么时候|何时|哪一?天|哪一?年|哪个月|几月几[日号]|几号(?![线楼院馆])|什么日子|哪个日期|日期是")),
     ("place", re.compile(r"哪里|哪儿|什么地方|在哪|何地|何处|哪个(?:区|县|市|省|镇|乡|地方|城市|村|站|街道|国家|场馆)|哪座")),
     ("person", re.compile(r"是谁|谁|哪位|哪名|哪个人|叫什么名字|的名字|姓名|什么人")),
     ("entity", _WHICH_THING),
     ("money", re.compile(r"多少钱|花了?多少|投资(?:了|额)?(?:是|为|达)?多少|投入(?:了)?多少|多少资金|多少经费|金额|造价|多少[万亿]?元|总投资")),
     ("percent", re.compile(r"(?:增长|增加|下降|减少|提高|降低|上升|增幅|增速|降幅|占比|比例|比重|百分比|率)(?:了|是|为|达|约)?(?:多少|几)")),
     ("ordinal", re.compile(r"第几|第多少")),
-    ("number", re.compile(r"多少|(?<![哪])几(?!乎)|数量是|规模")),
+    ("number", re.compile(rf"多少|(?<![哪])几(?!乎)|数量是|规模|{SIZE_ASKED}")),
     ("list", re.compile(r"哪些|哪几|包括什么|包括哪|有什么|分别是什么|有何")),
     ("name", re.compile(r"叫什么|什么名字|名称|什么文件|什么奖|什么品牌|什么项目|什么称号|什么主题|什么活动|什么政策")),
 )
@@ -50,6 +53,7 @@ UNIT_ALIASES = {"人": ("人", "名", "位", "人次"), "名": ("名", "人", "�
 _LEADING_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:新区|区|县|市|镇|乡|旗))(?=有|的|和|与|在|是|共|今|去|近|这|此|\d|[,，、。?？])")
 _QUESTION_WORDS = frozenset({
     "多少", "几", "什么", "哪些", "哪个", "哪", "谁", "名字", "叫", "一共", "共", "分别", "各", "各有", "哪一天", "一天", "时候",
+    "哪天", "哪年", "哪月", "哪日", "几号",
     "什么样", "是", "请问", "年", "其中", "那", "那么", "他", "她", "它", "哪里", "哪儿", "地方", "何时", "多长", "时间",
     "多久", "哪位", "哪名", "几个", "哪几", "指", "指的是", "包括", "有些", "具体", "钱", "花", "了", "吗", "呢", "的",
     "总共", "大约", "大概", "目前", "这次", "本次", "当时", "情况", "如何", "怎样", "怎么", "为什么", "有", "能", "可以",
@@ -171,7 +175,7 @@ def roles_of(text: str) -> tuple[str, ...]:
 def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tuple[str, ...]:
     """Content words of a question: places, bodies, years, the unit and question words removed."""
     text = re.sub(r"第几|第多少|哪一?[所家个支条间艘款部种本项座位名]|那[家所个位名]", " ", text)  # "哪所", "那家": no content
-    text = _LEADING_CUE.sub("", _YEAR.sub(" ", text))
+    text = re.sub(SIZE_ASKED, " ", _LEADING_CUE.sub("", _YEAR.sub(" ", text)))
     if unit:  # "多少名省、市…代表": the measure word is no part of the next word
         text = re.sub(f"(?:多少|几){re.escape(unit)}(?:[(（][\u4e00-\u9fff]{{1,2}}[)）])?", " ", text)
     for name in sorted({*places, *(stem(p) for p in places)}, key=len, reverse=True):

@@ -281,3 +281,84 @@ def test_mentions_agrees_with_scanning_every_name() -> None:
 def test_a_clock_time_or_a_score_is_not_cut_at_its_colon() -> None:
     assert clauses("闭馆时间由17:00延长至20:30,并推出线上展厅。") == ["闭馆时间由17:00延长至20:30,", "并推出线上展厅。"]
     assert clauses("主队以3:1获胜:比赛结束。") == ["主队以3:1获胜:", "比赛结束。"]
+
+
+@pytest.mark.parametrize(
+    ("question", "want", "topic_has", "topic_lacks"),
+    [
+        ("青石湖湿地公园的面积有多大?", "number", "面积", "大"),
+        ("这座大桥全长多长?", "number", "全长", "长"),
+        ("大坝有多高", "number", "大坝", "高"),
+        ("许多大学生参加了什么活动?", "name", "大学生", ""),  # 许多大学: no size asked
+        ("这次活动持续多长时间?", "duration", "活动", ""),
+    ],
+)
+def test_a_size_asked_without_duoshao_is_a_figure(question, want, topic_has, topic_lacks):
+    intent = understand(question)
+    assert intent.want == want and topic_has in intent.topic
+    assert not topic_lacks or topic_lacks not in intent.topic
+
+
+@pytest.mark.parametrize(
+    ("question", "units"),
+    [("湿地公园的面积有多大?", "公顷"), ("大坝有多高?", "米"), ("二手房成交均价是多少?", "元"), ("大桥全长是多少?", "公里"),
+     ("他今年多大?", ""), ("转移了多少群众?", "")],
+)
+def test_a_named_measure_asks_for_its_units(question, units):
+    from rag.extract import asked_dimension
+
+    assert (units in asked_dimension(question)) if units else asked_dimension(question) == ()
+
+
+def _chunk(text: str, paragraph: int = 2, source: str = "a.txt", district: str = "") -> Chunk:
+    return Chunk(id=f"{source}#{paragraph}", text=text, source=source, path=source, paragraph=paragraph, start=0,
+                 end=len(text), district=district)
+
+
+def test_a_figure_in_the_units_of_the_measure_asked_beats_a_nearer_count():
+    from rag.extract import candidates
+
+    first = _chunk("青石湖湿地公园今年新种植乔木3200株。")
+    second = _chunk("公园分为三个片区,总面积约56公顷。", paragraph=3)
+    intent = understand("青石湖湿地公园的面积有多大?")
+    best = candidates(intent, [first, second], {"青石湖": 4.0, "湿地公园": 4.0, "面积": 3.0})[0]
+    assert best.value is not None and best.value.text == "56" and best.value.unit.startswith("公顷")
+
+
+def test_the_sentence_naming_the_thing_asked_wins_and_inherits_the_subject_before_its_semicolon():
+    from rag.extract import answerable, candidates
+
+    text = ("今年前三季度,全市新建商品住宅累计成交1.8万套、成交面积196.5万平方米;成交均价为每平方米7420元,同比下降2.4%。"
+            "二手住宅方面,全市前三季度成交5210套,成交均价为每平方米4980元。")
+    intent = understand("前三季度新建商品住宅成交均价是多少?")
+    idf = {"前三季度": 3.0, "新建": 3.0, "商品住宅": 4.0, "商品": 3.0, "住宅": 3.0, "成交": 3.0, "均价": 4.0}
+    best = candidates(intent, [_chunk(text)], idf)[0]
+    assert "7420元" in best.text and answerable(intent, best)
+
+
+def test_the_event_may_be_named_elsewhere_in_the_article_when_the_sentence_counts_the_thing_asked():
+    from rag.extract import answerable, candidates
+
+    text = "消防救援大队调派2个消防救援站、消防车7辆、消防员35名赶到现场。"
+    chunk = _chunk(text, district="青石镇")  # the store gives each paragraph its article's place
+    article = {"a.txt": "青石镇一仓库发生火灾\n昨日凌晨,青石镇东风路一处仓库发生火灾。\n" + text}
+    idf = {"青石镇": 4.0, "东风路": 4.0, "仓库": 3.5, "火灾": 3.5, "消防车": 4.0, "消防": 3.0}
+    counted = understand("青石镇东风路仓库火灾出动了多少辆消防车?")
+    best = candidates(counted, [chunk], idf, articles=article)[0]
+    assert best.value is not None and best.value.text == "7" and answerable(counted, best)
+    # without the rest of the article, the paragraph alone does not say which fire it is
+    alone = candidates(counted, [chunk], idf)[0]
+    assert not answerable(counted, alone)
+    # a thing the paragraph does not count (no figure in 架) is still refused, article or not
+    drones = understand("青石镇东风路仓库火灾出动了多少架无人机?")
+    assert not answerable(drones, candidates(drones, [chunk], idf, articles=article)[0])
+
+
+def test_a_date_question_prefers_the_sentence_naming_its_event():
+    from rag.extract import asked_head, candidates
+
+    intent = understand("青石县盗窃案是哪天开庭审理的?")
+    assert asked_head(intent) == "开庭审理" and "哪天" not in intent.topic
+    text = "6月10日,青石县人民法院对被告人王某盗窃一案进行一审公开宣判。该案于2025年4月16日开庭审理,庭审持续3小时。"
+    best = candidates(intent, [_chunk(text, district="青石县")], {"盗窃": 4.0, "开庭审理": 4.0, "开庭": 3.0, "审理": 3.0})[0]
+    assert "4月16日" in best.text

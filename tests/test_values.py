@@ -117,3 +117,11 @@ def test_a_deputy_is_not_the_role_asked():
     assert not role_in("市政协副主席王某作报告", "主席")
     assert role_in("市政协副主席王某、主席李某出席", "主席")
     assert names_in("市政协副主席吴立新作报告", ("主席",)) == []
+
+
+def test_a_number_before_hao_that_names_a_line_or_a_building_is_no_day():
+    from rag.values import dates
+
+    assert [v.text for v in dates("轨道交通1号线一期工程12月28日开通")] == ["12月28日"]
+    assert dates("6号楼一楼楼道起火") == []
+    assert [v.text for v in dates("展览28号上午开幕")] == ["28号"]
