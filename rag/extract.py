@@ -35,7 +35,7 @@ W_BODY_OTHER = 0.25
 W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
 W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
 W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
-W_FOCUS = 0.3  # a sentence with a figure names the thing it is asked of ("均价" of 成交均价是多少)
+W_FOCUS = 0.3  # a sentence with a figure names the thing it is asked of ("票价" of 门票票价是多少)
 TITLE_WORD_SHARE = 0.3  # a question word the article's title holds, in an answer window (set by reading answers)
 # --- weights of the value picked inside a sentence (on top of how well its type fits) ------------------------------
 W_OWN_CLAUSE = 0.5  # share of the question's word weight in the value's own clause
@@ -48,7 +48,7 @@ MIN_SUPPORT_TYPED = 0.3  # ... or this much when the sentence carries the wanted
 MIN_SUPPORT_SIDE = 0.25  # ... for one side of a comparison with the wanted value
 CHUNK_DISCOUNT = 0.85  # words found only in the paragraph count this much
 LEAD_SHARE = 0.9  # a sentence naming the thing asked, after a semicolon, shares the subject of the clauses before it
-# ("全市新建商品住宅累计成交3.2万套…;成交均价为每平方米6825元")
+# ("今年一季度,全县生猪出栏12万头;平均收购价为每公斤14元")
 ARTICLE_DISCOUNT = 0.7  # words found only elsewhere in the article, when the sentence names the thing asked and its figure
 
 
@@ -68,7 +68,7 @@ class Span:
     anchored: bool = True  # one of the question's two most specific words is in the sentence or its paragraph
     place_ok: bool = True  # the paragraph is about, or names, the question's place
     # share of the question's word weight in the whole article, counted when the sentence names the thing a figure
-    # is asked of and carries the figure ("消防车9辆" of an article whose other paragraphs name the fire); else 0
+    # is asked of and carries the figure ("救护车4辆" of an article whose other paragraphs name the accident); else 0
     article_coverage: float = 0.0
 
     @property
@@ -153,8 +153,8 @@ def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
     return got / total if total else 0.0
 
 
-# The units a measure is written in, for a figure asked by the measure's name or a size word ("展出面积有多大?" is
-# answered by "1800平方米", not by "216件"; "大坝有多高?" by metres). Plain Chinese measurement vocabulary.
+# The units a measure is written in, for a figure asked by the measure's name or a size word ("广场面积有多大?" is
+# answered by "3.5万平方米", not by "120棵"; "大坝有多高?" by metres). Plain Chinese measurement vocabulary.
 _DIMENSIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple((re.compile(a), u) for a, u in (
     (r"面积|占地", ("平方", "亩", "公顷", "平米")),
     (r"长度|全长|距离|里程|路程|多长$|多远$", ("公里", "千米", "米", "里")),
@@ -206,7 +206,7 @@ def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[
                     exact = 1.0 if v.unit.startswith(intent.units or (intent.unit,)) else 0.7
                     out.append((v, exact * written))
             elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
-                # a measure asked by name: a figure in another unit is hardly it ("216件" for 面积)
+                # a measure asked by name: a figure in another unit is hardly it ("120棵" for 面积)
                 out.append((v, written if not dims or v.unit.startswith(dims) else written * OTHER_MEASURE))
         return out
     if want == "money":
@@ -400,15 +400,15 @@ def asked_object(question: str) -> str:
     return thing
 
 
-# "…是哪天开庭审理的?", "…什么时候闭幕?": the event a date or time is asked of comes after the question word.
+# "…是哪天竣工的?", "…什么时候闭幕?": the event a date or time is asked of comes after the question word.
 _WHEN_EVENT = re.compile(r"(?:哪一?天|哪一?年|哪个月|几月几[日号]|几号|什么时候|什么时间|何时|几点|几时)"
                          r"(?:正式|开始|举行|进行)?([\u4e00-\u9fff]{2,8}?)(?:的)?[?？]?$")
 
 
 def asked_head(intent: Intent) -> str:
-    """The last word of what the asked value is of: a figure's thing ("住宅成交均价是多少?" -> 均价, "出动了多少辆消防车?"
-    -> 消防车), a date's event ("是哪天开庭审理的?" -> 开庭审理); none when only the measure word is asked
-    ("接待选民多少人次?")."""
+    """The last word of what the asked value is of: a figure's thing ("门票票价是多少?" -> 票价, "派出了多少辆救护车?"
+    -> 救护车), a date's event ("是哪天竣工的?" -> 竣工); none when only the measure word is asked
+    ("救助群众多少人次?")."""
     from rag.query import _segment
 
     if intent.want in ("date", "time"):

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 from rag.people import ROLE_ENDINGS
+from rag.values import NUMBERED
 from vectorstore.chunking import body_of
 from vectorstore.keyword import tokenize
 from vectorstore.places import is_place, mentions, places_in, stem, tagged
@@ -28,7 +29,7 @@ _PERSON_ENDINGS = tuple("人者员手家师生官长孩子儿女男士哥姐弟�
 WANTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"多长时间|多久|多长时|用时多少|耗时多少|历时多少|持续了?多长")),
     ("time", re.compile(r"几点|几时|什么时间|哪个时间|什么时刻")),
-    ("date", re.compile(r"什么时候|何时|哪一?天|哪一?年|哪个月|几月几[日号]|几号(?![线楼院馆])|什么日子|哪个日期|日期是")),
+    ("date", re.compile(rf"什么时候|何时|哪一?天|哪一?年|哪个月|几月几[日号]|几号(?!{NUMBERED})|什么日子|哪个日期|日期是")),
     ("place", re.compile(r"哪里|哪儿|什么地方|在哪|何地|何处|哪个(?:区|县|市|省|镇|乡|地方|城市|村|站|街道|国家|场馆)|哪座")),
     ("person", re.compile(r"是谁|谁|哪位|哪名|哪个人|叫什么名字|的名字|姓名|什么人")),
     ("entity", _WHICH_THING),

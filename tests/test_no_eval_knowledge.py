@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _eval_texts() -> list[str]:
-    files = [*(ROOT / "data" / "corpus").glob("*"), *(ROOT / "evals" / "news").glob("*"),
-             *(ROOT / "evals" / "wide").glob("*"), *(ROOT / "evals").glob("*.jsonl")]
+    # the bundled corpus, every folder of articles under evals/ (news, wide, fresh, …) and every question set
+    files = [*(ROOT / "data" / "corpus").glob("*"), *(ROOT / "evals").glob("*/*"), *(ROOT / "evals").glob("*.jsonl")]
     return [f.read_text(encoding="utf-8") for f in files if f.is_file()]
 
 

@@ -93,7 +93,7 @@ def is_place(name: str, tag: str = "ns") -> bool:
     head = name[: -len(s)]
     if len(head) < 2 or any(name.endswith(g) for g in _GENERIC_ENDINGS):
         return False
-    # jieba's dictionary holds real places with their suffix ("太原市"); a stem it hardly knows is a name too.
+    # jieba's dictionary holds real places with their suffix ("绵阳市"); a stem it hardly knows is a name too.
     return tag == "ns" or word_frequency(name) > 0 or word_frequency(head) < COMMON_WORD_FREQ
 
 
