@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from rag.extract import Span, answerable, candidates, person_in, verbatim_quote
+from rag.extract import Span, answerable, candidates, person_in, valued_first, verbatim_quote
 from rag.query import BODY_WRITTEN, Intent, resolve, side_questions, understand
 from rag.types import Answer, Citation
 from vectorstore.places import stem
@@ -76,7 +76,7 @@ class ExtractiveAnswerer:
             return None
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
         articles = {c.source: self.index.article_text(c.source) for c in chunks}
-        spans = candidates(intent, chunks, idf, absent, articles)
+        spans = valued_first(intent, candidates(intent, chunks, idf, absent, articles), absent)
         if spans and spans[0].chunk.origin == "upload":
             indexed = next((s for s in spans if s.chunk.origin != "upload" and answerable(intent, s, absent)), None)
             return indexed or spans[0]

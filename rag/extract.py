@@ -33,6 +33,7 @@ W_RANK = 0.25  # divided by the paragraph's retrieval rank
 W_BODY = 0.15  # the paragraph's body (人大/政协) is the question's; its opposite is subtracted
 W_BODY_OTHER = 0.25
 W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
+W_YEAR_SENTENCE = 0.4  # the sentence names years, none of them the one asked ("2025年,力争…" for a 2024 question)
 W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
 W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
 W_FOCUS = 0.3  # a sentence with a figure names the thing it is asked of ("票价" of 门票票价是多少)
@@ -67,6 +68,7 @@ class Span:
     value: Value | None = None
     anchored: bool = True  # one of the question's two most specific words is in the sentence or its paragraph
     place_ok: bool = True  # the paragraph is about, or names, the question's place
+    year_ok: bool = True  # the sentence does not date itself to years other than the one asked
     # share of the question's word weight in the whole article, counted when the sentence names the thing a figure
     # is asked of and carries the figure ("救护车4辆" of an article whose other paragraphs name the accident); else 0
     article_coverage: float = 0.0
@@ -318,6 +320,13 @@ def _strip_end(text: str) -> str:
     return re.sub(r"[,，;；:：、。 ]+$", "", _DATELINE.sub("", text)) or text
 
 
+def _other_years(sentence: str, year: int) -> bool:
+    """The sentence dates itself, and not to the year asked ("2025年,全县将…" for a question about 2024); a year it
+    compares with ("比2023年的…", "较2023年") does not date it."""
+    named = {int(y) for y in re.findall(r"(?<![比较与和同])((?:19|20)\d\d)年", sentence)}
+    return bool(named) and year not in named
+
+
 def place_fits(intent: Intent, chunk: Chunk) -> bool:
     """The paragraph is about the question's place, or names it (in full or by its stem)."""
     if not intent.places:
@@ -367,6 +376,9 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
                 score += W_BODY if chunk.body == intent.body else -W_BODY_OTHER
             if intent.year and chunk.year and chunk.year != intent.year:
                 score -= W_YEAR_OTHER
+            year_ok = not (intent.year and _other_years(sent, intent.year))
+            if not year_ok:
+                score -= W_YEAR_SENTENCE
             if not place_ok:
                 score -= W_PLACE_OTHER
             if focused:  # picks among sentences that carry a figure
@@ -375,7 +387,7 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
                                            for t in specific)
             art_cov = coverage(tokens, f"{full} {articles.get(chunk.source, '')}", idf) if focused else 0.0
             spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, value, anchored,
-                              place_ok, art_cov))
+                              place_ok, year_ok, art_cov))
     spans.sort(key=lambda s: -s.score)
     return spans
 
@@ -458,7 +470,7 @@ def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool
 def answerable(intent: Intent, span: Span, absent: frozenset[str] = frozenset()) -> bool:
     """Refuse when the best evidence does not state the fact asked for, or is about another place, or the
     question turns on a word the index never uses."""
-    if not span.place_ok:
+    if not span.place_ok or not span.year_ok:
         return False
     missing = unmatched_words(intent, absent)
     if missing and not counted_as_asked(intent, span, missing):
@@ -474,6 +486,17 @@ def answerable(intent: Intent, span: Span, absent: frozenset[str] = frozenset())
     if intent.kind == "comparison" and span.typed > 0 and span.support >= MIN_SUPPORT_SIDE:
         return True  # each side of a comparison shares only part of the question's words
     return span.support >= MIN_SUPPORT or (span.typed >= 0.5 and span.support >= MIN_SUPPORT_TYPED)
+
+
+def valued_first(intent: Intent, spans: list[Span], absent: frozenset[str] = frozenset()) -> list[Span]:
+    """The spans with the one that answers first: when the sentence most like the question carries no value of the
+    kind asked ("记者从旅游局获悉,国庆假期…" for 旅游挣了多少钱), the best one that does, if it shares a word with
+    the question and it or its paragraph states as much of the question as an answer without a value would need."""
+    if not spans or intent.want == "fact" or spans[0].typed > 0:
+        return spans
+    typed = next((s for s in spans if s.typed > 0 and s.coverage > 0 and s.support >= MIN_SUPPORT
+                  and answerable(intent, s, absent)), None)
+    return spans if typed is None else [typed, *(s for s in spans if s is not typed)]
 
 
 def person_in(intent: Intent, sentence: str) -> str:

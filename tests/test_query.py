@@ -362,3 +362,31 @@ def test_a_date_question_prefers_the_sentence_naming_its_event():
     text = "6月10日,青石县人民法院对被告人王某盗窃一案进行一审公开宣判。该案于2025年4月16日开庭审理,庭审持续3小时。"
     best = candidates(intent, [_chunk(text, district="青石县")], {"盗窃": 4.0, "开庭审理": 4.0, "开庭": 3.0, "审理": 3.0})[0]
     assert "4月16日" in best.text
+
+
+def test_a_sentence_dated_to_another_year_neither_wins_nor_answers():
+    from rag.extract import answerable, candidates
+
+    text = ("公报显示,2024年全县森林覆盖率为58.3%,比2023年的57.6%提高0.7个百分点。"
+            "2025年,全县将力争森林覆盖率达到60%。")
+    intent = understand("青石县2024年森林覆盖率是多少?")
+    spans = candidates(intent, [_chunk(text, district="青石县")], {"森林覆盖率": 4.0, "森林": 3.0, "覆盖率": 3.0})
+    assert "58.3%" in spans[0].text and answerable(intent, spans[0])  # a year compared with does not date it
+    target = next(s for s in spans if "60%" in s.text)
+    assert not target.year_ok and not answerable(intent, target)
+
+
+def test_a_sentence_with_the_value_answers_when_the_closest_one_has_none():
+    from rag.extract import answerable, candidates, valued_first
+
+    text = "记者从青石县文化和旅游局获悉,春节假期全县旅游市场火爆。实现旅游总收入6.2亿元,同比增长12%。"
+    intent = understand("青石县春节假期旅游一共挣了多少钱?")
+    idf = {"春节": 3.0, "假期": 3.0, "旅游": 2.0, "挣": 1.0}
+    spans = candidates(intent, [_chunk(text, district="青石县")], idf)
+    assert spans[0].typed == 0  # the lead sentence shares most words but states no sum
+    best = valued_first(intent, spans)[0]
+    assert "6.2亿元" in best.text and answerable(intent, best)
+    # a sum in another paragraph that shares no word with the question does not stand in
+    other = _chunk("学校配套投入800万元购置设备。", paragraph=5, district="青石县")
+    lone = candidates(intent, [_chunk(text.split("。")[0] + "。", district="青石县"), other], idf)
+    assert valued_first(intent, lone)[0].typed == 0
