@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.people import names_in, role_in
-from rag.query import SIZE_ASKED, UNIT_ALIASES, Intent
+from rag.query import _LEADING_CUE, SIZE_ASKED, UNIT_ALIASES, Intent
 from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
 from vectorstore.types import Chunk
@@ -423,6 +423,10 @@ def asked_head(intent: Intent) -> str:
     ("救助群众多少人次?")."""
     from rag.query import _segment
 
+    elliptical = re.search(r"([\u4e00-\u9fff]{2,8})呢[?？]?$", intent.text)
+    if elliptical:  # "产值呢?": the thing it names now, if it is a word of its topic (not a place or a body)
+        words = [w for w in _segment(_LEADING_CUE.sub("", elliptical.group(1))) if w in intent.topic]
+        return words[-1] if words else ""
     if intent.want in ("date", "time"):
         m = _WHEN_EVENT.search(intent.text)
         thing = m.group(1) if m else ""

@@ -47,6 +47,8 @@ _ASKED_UNIT = re.compile(r"(?:多少|(?<![哪])几)([\u4e00-\u9fff%]{1,4})?")
 _MONEY_WORDS = ("钱", "元", "资金", "经费")
 # Single-character measure words (量词) that jieba may glue to the next word.
 _MEASURE_CHARS = frozenset("名个位件次项张处户台辆条篇座所家人天年本份批支届场期类种只头亩吨架艘列栋套间把枚块片部首幅回轮")
+# Nouns a paper writes as their own measure word after a figure ("17球", "3国", "5省"), asked with the general 个.
+_COUNTED_AS_UNIT = frozenset("球国省市县区村镇队组班校")
 # Measure words that count the same things ("多少人" is answered by "213名").
 UNIT_ALIASES = {"人": ("人", "名", "位", "人次"), "名": ("名", "人", "位"), "位": ("位", "名", "人"),
                 "个": ("个", "项", "家", "所"), "次": ("次", "场", "轮", "回"), "场": ("场", "次"), "回": ("回", "次")}
@@ -129,7 +131,11 @@ def asked_units(text: str) -> tuple[str, ...]:
     if not unit:
         return ()
     alt = re.search(rf"(?:多少|几){re.escape(unit)}[(（]([\u4e00-\u9fff]{{1,2}})[)）]", text)
-    return (unit, alt.group(1)) if alt else (unit,)
+    if alt:
+        return unit, alt.group(1)
+    # "进了几个球?" is answered by "打进17球": after the general 个, the thing counted may be the measure word itself
+    counted = re.search(r"(?:多少|几)个([\u4e00-\u9fff])", text) if unit == "个" else None
+    return (unit, counted.group(1)) if counted and counted.group(1) in _COUNTED_AS_UNIT else (unit,)
 
 
 def head_noun(text: str, want: str) -> str:
@@ -275,7 +281,9 @@ def resolve(intent: Intent, previous: Intent | None, previous_person: str = "") 
     elliptical = len(intent.topic) == 0 or re.search(r"呢[?？]?$", intent.text)
     if elliptical:
         # "那政协呢?": the same question about another place or body.
-        carried = replace(carried, topic=previous.topic, kind=previous.kind if intent.kind == "fact" else intent.kind,
+        # "产值呢?" after a question about 产量: the same question, about the thing it names now (its own words first).
+        carried = replace(carried, topic=tuple(dict.fromkeys((*intent.topic, *previous.topic))),
+                          kind=previous.kind if intent.kind == "fact" else intent.kind,
                           want=previous.want if intent.want == "fact" else intent.want,
                           unit=intent.unit or previous.unit, roles=intent.roles or previous.roles)
     else:

@@ -390,3 +390,23 @@ def test_a_sentence_with_the_value_answers_when_the_closest_one_has_none():
     other = _chunk("学校配套投入800万元购置设备。", paragraph=5, district="青石县")
     lone = candidates(intent, [_chunk(text.split("。")[0] + "。", district="青石县"), other], idf)
     assert valued_first(intent, lone)[0].typed == 0
+
+
+def test_an_elliptical_followup_asks_the_same_about_the_thing_it_names():
+    from rag.extract import asked_head, candidates
+
+    intent = resolve(understand("产值呢?"), understand("青石县今年苹果产量是多少?"))
+    assert intent.want == "number" and intent.topic[0] == "产值" and "苹果" in intent.topic and asked_head(intent) == "产值"
+    text = "今年全县苹果产量8.6万吨,比去年增加0.4万吨;实现产值5.1亿元,同比增长7%。"
+    idf = {"产值": 3.0, "今年": 1.0, "苹果": 3.0, "产量": 3.0}
+    assert "5.1亿元" in candidates(intent, [_chunk(text, district="青石县")], idf)[0].text
+    # a place or a body named alone is still the same question about another place or body
+    assert asked_head(resolve(understand("那政协呢?"), understand("青石县人大开了几次会?"))) == ""
+
+
+def test_a_thing_counted_with_the_general_ge_may_be_written_as_its_own_measure_word():
+    from rag.extract import unit_fits
+
+    intent = understand("男子组最佳射手进了几个球?")
+    assert intent.units == ("个", "球") and unit_fits(intent.unit, "球", intent.units)
+    assert understand("有多少个人大代表联络站?").units == ("个",)  # 个人: no person counted
