@@ -396,7 +396,7 @@ _ASKED_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{2,8}}?)(?:是|有|为|达到?|�
 _ASKED_AFTER = re.compile(r"(?:多少|几)[个名张处件项次人位所家户台辆条篇座]?(?:的)?([\u4e00-\u9fff]{2,6}?)(?:[?？]|$)")
 
 
-_CHANGE = re.compile(r"(?:同比|环比|比|较|与)[\u4e00-\u9fff]{0,6}$|(?:增长|增加|下降|减少|提高|降低|上升)了?$")
+_CHANGE = re.compile(r"(?:同比|环比|比(?![例重率])|较|与)[\u4e00-\u9fff]{0,6}$|(?:增长|增加|下降|减少|提高|降低|上升)了?$")
 
 
 def asked_object(question: str) -> str:

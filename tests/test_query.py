@@ -410,3 +410,10 @@ def test_a_thing_counted_with_the_general_ge_may_be_written_as_its_own_measure_w
     intent = understand("男子组最佳射手进了几个球?")
     assert intent.units == ("个", "球") and unit_fits(intent.unit, "球", intent.units)
     assert understand("有多少个人大代表联络站?").units == ("个",)  # 个人: no person counted
+
+
+def test_a_share_asked_is_not_cut_as_a_comparison():
+    from rag.extract import asked_head
+
+    intent = understand("青石县去年空气优良天数占全年的比例是多少?")
+    assert intent.want == "percent" and asked_head(intent) == "比例"

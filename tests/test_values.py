@@ -125,3 +125,10 @@ def test_a_number_before_hao_that_names_a_line_or_a_building_is_no_day():
     assert [v.text for v in dates("轨道交通1号线一期工程12月28日开通")] == ["12月28日"]
     assert dates("6号楼一楼楼道起火") == []
     assert [v.text for v in dates("展览28号上午开幕")] == ["28号"]
+
+
+def test_quoted_names_in_a_row_keep_their_measure_words():
+    from rag.values import lists
+
+    [run] = lists("协调“春风1号”轮、“海巡01”轮和“青渔12”号前往救助")
+    assert run.text == "“春风1号”轮、“海巡01”轮和“青渔12”号"
