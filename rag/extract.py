@@ -25,7 +25,9 @@ _CLAUSE_BREAK = set(",，;；:：")
 _OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
 
 # --- weights of a candidate sentence's score ---------------------------------------------------------------------
-W_COVERAGE = 1.0  # share of the question's word weight (idf) found in the sentence
+W_COVERAGE = 1.0  # share of the question's word weight (idf) found in the sentence: half as is, half with the words of
+# the article's title weighing TITLE_WORD_SHARE (they tell its sentences apart less: "全市…" vs "…风景区…" under a title
+# naming the holiday and the visitors)
 W_CHUNK = 0.35  # ... in the whole paragraph with its section and title
 W_CONTEXT = 0.25  # ... of the words carried from earlier turns, in the paragraph
 W_TYPED = 0.5  # the sentence carries a value of the wanted type (scaled by how well it fits)
@@ -361,8 +363,11 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
         # "Who reported it" is answered by the byline as printed, nothing else.
         texts = ([chunk.byline] if chunk.byline else []) if intent.reporter else sentences(chunk.text)
         lead = ""  # the clauses before a semicolon, of the same full sentence
+        # the article's title states what all its sentences are about: its words tell them apart less
+        told = {t: _weight(t, idf) * (TITLE_WORD_SHARE if chunk.title and t in chunk.title else 1.0) for t in tokens}
         for sent in texts:
             cov = coverage(tokens, sent, idf)
+            pick = coverage(tokens, sent, told)
             found = values(intent, sent, chunk)
             value, fit = pick_value(intent, sent, found, tokens, idf)
             window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf, chunk.title)
@@ -370,8 +375,10 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
             focused = bool(focus) and typed > 0 and focus in sent
             if focused and lead:
                 cov = max(cov, LEAD_SHARE * coverage(tokens, lead + sent, idf))
+                pick = max(pick, LEAD_SHARE * coverage(tokens, lead + sent, told))
             lead = lead + sent if sent.rstrip().endswith((";", "；")) else ""
-            score = (W_COVERAGE * cov + W_CHUNK * chunk_cov + W_CONTEXT * ctx_cov + W_TYPED * typed + W_RANK / rank)
+            score = (W_COVERAGE * (cov + pick) / 2 + W_CHUNK * chunk_cov + W_CONTEXT * ctx_cov + W_TYPED * typed
+                     + W_RANK / rank)
             if intent.body and chunk.body:
                 score += W_BODY if chunk.body == intent.body else -W_BODY_OTHER
             if intent.year and chunk.year and chunk.year != intent.year:

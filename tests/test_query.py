@@ -417,3 +417,14 @@ def test_a_share_asked_is_not_cut_as_a_comparison():
 
     intent = understand("青石县去年空气优良天数占全年的比例是多少?")
     assert intent.want == "percent" and asked_head(intent) == "比例"
+
+
+def test_words_of_the_title_tell_the_sentences_of_an_article_apart_less():
+    from rag.extract import candidates
+
+    text = "春节假期,全市共接待游客86.2万人次。假期期间,青峰山景区累计接待游客9.4万人次。"
+    chunk = Chunk(id="c", text=text, source="a.txt", path="a.txt", paragraph=2, start=0, end=len(text),
+                  title="青石市春节假期接待游客86.2万人次", district="青石市")
+    intent = understand("青峰山景区春节假期接待了多少人次游客?")
+    idf = {"青峰山": 4.5, "景区": 3.0, "春节": 3.0, "假期": 3.0, "接待": 2.5, "游客": 2.5}
+    assert "9.4万" in candidates(intent, [chunk], idf)[0].text
