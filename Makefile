@@ -46,6 +46,8 @@ eval: model
 	$(RAG) eval --set evals/dev.jsonl --baseline evals/baseline.json
 	$(RAG) eval --set evals/news-dev.jsonl --corpus evals/news --baseline evals/baseline-news.json
 	$(RAG) eval --set evals/wide.jsonl --corpus evals/wide --baseline evals/baseline-wide.json
+	$(RAG) eval --set evals/fresh.jsonl --corpus evals/fresh --baseline evals/baseline-fresh.json
+	$(RAG) eval --set evals/holdout.jsonl --corpus evals/holdout --baseline evals/baseline-holdout.json
 
 bench: model
 	$(PY) bench/bench.py

@@ -68,7 +68,7 @@ def _name_at(text: str, at: int) -> str:
     for n in lengths:
         name = text[at:at + n]
         if len(name) == n and re.fullmatch(r"[\u4e00-\u9fff]+", name) and _boundary(text, at + n):
-            # "某" names of court reports ("王某军", "李某") are names too.
+            # "某" names of court reports ("张某强", "李某") are names too.
             return name
     if text[at + 1:at + 2] == "某":
         return text[at:at + 2]

@@ -136,7 +136,9 @@ def test_eval_corpus_that_holds_no_article_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(("set_name", "corpus", "baseline"),
-                         [("news-dev.jsonl", "news", "baseline-news.json"), ("wide.jsonl", "wide", "baseline-wide.json")])
+                         [("news-dev.jsonl", "news", "baseline-news.json"), ("wide.jsonl", "wide", "baseline-wide.json"),
+                          ("fresh.jsonl", "fresh", "baseline-fresh.json"),
+                          ("holdout.jsonl", "holdout", "baseline-holdout.json")])
 def test_sets_of_unseen_articles_pass_their_baselines(set_name, corpus, baseline, tmp_path):
     """Answers on articles the code was not written for may not get worse (the gate `make eval` runs too)."""
     evals = ROOT / "evals"
