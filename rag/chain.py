@@ -110,7 +110,9 @@ class ExtractiveAnswerer:
                 n = len(citations) + 1
                 citations.append(self._citation(n, span, reprints.get(span.chunk.id, ())))
             text = span.text
+            # "哪个区…": the paragraph's place answers, unless the sentence names the place itself ("其中甲区…最大")
             if r.intent.want == "place" and span.chunk.district and span.chunk.district not in text \
+                    and (span.value is None or span.value.text == span.chunk.district) \
                     and not re.search(r"哪里|在哪|哪儿", r.intent.text):
                 text = f"{span.chunk.district}——{text}"
             if len(picked) > 1 and side and side not in text:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.people import names_in, role_in
@@ -133,6 +133,17 @@ def _weight(token: str, idf: dict[str, float]) -> float:
 def _whole_words(tokens: tuple[str, ...]) -> tuple[str, ...]:
     """The tokens that are no part of a longer one (asked for every candidate sentence of a question)."""
     return tuple(t for t in dict.fromkeys(tokens) if t and not any(t != o and t in o for o in tokens))
+
+
+# Characters that carry no content on their own (particles, directions, measure-ish words, pronouns).
+_FUNCTION_CHARS = frozenset("了的得地着过下上来去在是有个和与及把被就都也还又很最多少些么吗呢吧啊这那其此该")
+
+
+def content_chars(words: Iterable[str]) -> list[str]:
+    """The content characters of question words no paragraph holds: mostly a cut jieba made in colloquial speech
+    ("雪下了多少毫米" -> 雪下 -> 雪), so a sentence holding them is credited with part of the word (coverage)."""
+    return list(dict.fromkeys(c for w in words if len(w) > 1 and re.fullmatch(r"[\u4e00-\u9fff]+", w)
+                              for c in w if c not in _FUNCTION_CHARS))
 
 
 def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
@@ -345,7 +356,7 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
     `articles`: each chunk's whole article by source; the question's subject may be named only in another paragraph
     ("青岩理工学院…申请了几件专利" answered by "累计申请专利12件" of the article about it).
     """
-    tokens = [*intent.topic, *([intent.person] if intent.person else [])]
+    tokens = [*intent.topic, *([intent.person] if intent.person else []), *content_chars(absent & set(intent.topic))]
     context = [*intent.context]
     # the two rarest words: whole words and the ones they begin or end with ("修路" of 修路架桥), not a part jieba's
     # search mode finds across a word's inside ("长江" of 市长江大桥)
@@ -465,11 +476,13 @@ def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
 def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool:
     """Is a thing the index never names still answered by the span?
 
-    Two paraphrases pass: a colloquial suffix ("村子" by "9个村"), and a head noun counted in the measure word
+    Three paraphrases pass: a colloquial suffix ("村子" by "9个村"), a word jieba cut across ("雪下" of 雪下了多少, by
+    "降雪量…毫米": its content characters are in the sentence), and a head noun counted in the measure word
     the question asks for ("多少个新的招生名额" by "新增学位3200个": the head 名额 is the thing counted, the
     same 个 counts it). A missing modifier is a different thing ("外资企业" is no "内资企业") and stays refused.
     """
-    rest = [w for w in missing if not (w[-1] in "子儿" and len(w) > 1 and w[:-1] in span.sentence)]
+    rest = [w for w in missing if not (w[-1] in "子儿" and len(w) > 1 and w[:-1] in span.sentence)
+            and not (content_chars([w]) and all(c in span.sentence for c in content_chars([w])))]
     if not rest:
         return True
     thing = asked_object(intent.text)

@@ -51,12 +51,13 @@ _MEASURE_CHARS = frozenset("名个位件次项张处户台辆条篇座所家人�
 _COUNTED_AS_UNIT = frozenset("球国省市县区村镇队组班校")
 # Measure words that count the same things ("多少人" is answered by "213名").
 UNIT_ALIASES = {"人": ("人", "名", "位", "人次"), "名": ("名", "人", "位"), "位": ("位", "名", "人"),
-                "个": ("个", "项", "家", "所"), "次": ("次", "场", "轮", "回"), "场": ("场", "次"), "回": ("回", "次")}
+                "个": ("个", "项", "家", "所"), "次": ("次", "场", "轮", "回"), "场": ("场", "次"), "回": ("回", "次"),
+                "辆": ("辆", "台", "部"), "台": ("台", "辆", "部")}  # vehicles are counted in 辆 or 台
 # A place a question opens with, whatever jieba makes of it ("经开区有…", "滨海新区2020年…").
 _LEADING_PLACE = re.compile(r"^([\u4e00-\u9fff]{2,5}?(?:新区|区|县|市|镇|乡|旗))(?=有|的|和|与|在|是|共|今|去|近|这|此|\d|[,，、。?？])")
 _QUESTION_WORDS = frozenset({
     "多少", "几", "什么", "哪些", "哪个", "哪", "谁", "名字", "叫", "一共", "共", "分别", "各", "各有", "哪一天", "一天", "时候",
-    "哪天", "哪年", "哪月", "哪日", "几号",
+    "哪天", "哪年", "哪月", "哪日", "几号", "现在", "如今", "当前", "眼下",
     "什么样", "是", "请问", "年", "其中", "那", "那么", "他", "她", "它", "哪里", "哪儿", "地方", "何时", "多长", "时间",
     "多久", "哪位", "哪名", "几个", "哪几", "指", "指的是", "包括", "有些", "具体", "钱", "花", "了", "吗", "呢", "的",
     "总共", "大约", "大概", "目前", "这次", "本次", "当时", "情况", "如何", "怎样", "怎么", "为什么", "有", "能", "可以",
@@ -181,7 +182,8 @@ def roles_of(text: str) -> tuple[str, ...]:
 
 def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tuple[str, ...]:
     """Content words of a question: places, bodies, years, the unit and question words removed."""
-    text = re.sub(r"第几|第多少|哪一?[所家个支条间艘款部种本项座位名]|那[家所个位名]", " ", text)  # "哪所", "那家": no content
+    # "哪所", "那家", "哪个区": no content (the place asked for is the answer, not a word to find)
+    text = re.sub(r"第几|第多少|哪一?个(?:区|县|市|省|镇|乡|村)|哪一?[所家个支条间艘款部种本项座位名]|那[家所个位名]", " ", text)
     text = re.sub(SIZE_ASKED, " ", _LEADING_CUE.sub("", _YEAR.sub(" ", text)))
     if unit:  # "多少名省、市…代表": the measure word is no part of the next word
         text = re.sub(f"(?:多少|几){re.escape(unit)}(?:[(（][\u4e00-\u9fff]{{1,2}}[)）])?", " ", text)

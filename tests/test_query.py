@@ -428,3 +428,26 @@ def test_words_of_the_title_tell_the_sentences_of_an_article_apart_less():
     intent = understand("青峰山景区春节假期接待了多少人次游客?")
     idf = {"青峰山": 4.5, "景区": 3.0, "春节": 3.0, "假期": 3.0, "接待": 2.5, "游客": 2.5}
     assert "9.4万" in candidates(intent, [chunk], idf)[0].text
+
+
+def test_a_word_jieba_cuts_across_in_colloquial_speech_is_read_by_its_characters():
+    from rag.extract import answerable, candidates, content_chars
+
+    intent = understand("青石县这次雪下了多少毫米?")
+    assert intent.unit == "毫米" and content_chars(["雪下"]) == ["雪"]
+    text = "11月26日至27日,青石县迎来入冬以来最强降雪,全县平均降雪量达12.5毫米。"
+    absent = frozenset(t for t in intent.topic if t not in text)  # the index holds none of them
+    best = candidates(intent, [_chunk(text, district="青石县")], {}, absent)[0]
+    assert best.value is not None and best.value.text == "12.5" and answerable(intent, best, absent)
+
+
+def test_which_district_is_no_topic_word_and_the_sentence_naming_one_answers_by_itself():
+    intent = understand("哪个区雪下得最大?")
+    assert intent.want == "place" and not any("区" in t for t in intent.topic)
+
+
+def test_vehicles_are_counted_in_liang_or_tai():
+    from rag.extract import unit_fits
+
+    assert unit_fits("辆", "台") and unit_fits("台", "辆") and not unit_fits("辆", "名")
+    assert "现在" not in understand("清雪机械化率现在是多少?").topic
