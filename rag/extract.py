@@ -135,8 +135,8 @@ def _whole_words(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(t for t in dict.fromkeys(tokens) if t and not any(t != o and t in o for o in tokens))
 
 
-# Characters that carry no content on their own (particles, directions, measure-ish words, pronouns).
-_FUNCTION_CHARS = frozenset("了的得地着过下上来去在是有个和与及把被就都也还又很最多少些么吗呢吧啊这那其此该")
+# Characters that carry no content on their own (particles, directions, modal verbs, prepositions, pronouns).
+_FUNCTION_CHARS = frozenset("了的得地着过下上来去在是有个和与及把被就都也还又很最多少些么吗呢吧啊这那其此该能会要可将让给对从向")
 
 
 def content_chars(words: Iterable[str]) -> list[str]:

@@ -451,3 +451,9 @@ def test_vehicles_are_counted_in_liang_or_tai():
 
     assert unit_fits("辆", "台") and unit_fits("台", "辆") and not unit_fits("辆", "名")
     assert "现在" not in understand("清雪机械化率现在是多少?").topic
+
+
+def test_a_modal_verb_glued_to_a_verb_is_no_missing_thing():
+    from rag.extract import content_chars
+
+    assert content_chars(["能产"]) == ["产"] and content_chars(["多开"]) == ["开"]
