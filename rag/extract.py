@@ -375,10 +375,12 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
         texts = ([chunk.byline] if chunk.byline else []) if intent.reporter else sentences(chunk.text)
         lead = ""  # the clauses before a semicolon, of the same full sentence
         # the article's title states what all its sentences are about: its words tell them apart less
-        told = {t: _weight(t, idf) * (TITLE_WORD_SHARE if chunk.title and t in chunk.title else 1.0) for t in tokens}
+        titled_words = bool(chunk.title) and any(t in chunk.title for t in tokens)
+        told = {t: _weight(t, idf) * (TITLE_WORD_SHARE if t in chunk.title else 1.0) for t in tokens} if titled_words \
+            else idf
         for sent in texts:
             cov = coverage(tokens, sent, idf)
-            pick = coverage(tokens, sent, told)
+            pick = coverage(tokens, sent, told) if titled_words else cov
             found = values(intent, sent, chunk)
             value, fit = pick_value(intent, sent, found, tokens, idf)
             window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf, chunk.title)
