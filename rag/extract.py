@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rag.people import names_in, role_in
-from rag.query import _LEADING_CUE, SIZE_ASKED, UNIT_ALIASES, Intent
+from rag.query import _LEADING_CUE, SIZE_ASKED, UNIT_ALIASES, Intent, _segment
 from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
 from vectorstore.types import Chunk
@@ -186,7 +186,7 @@ _DIMENSIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple((re.com
 
 def asked_dimension(question: str) -> tuple[str, ...]:
     """The units the figure asked for is written in, when the question names a measure ("面积", "多高"); ()."""
-    m = re.search(rf"{SIZE_ASKED}", question)
+    m = re.search(SIZE_ASKED, question)
     asked = asked_object(question) + (m.group(0) if m else "")
     return next((units for pattern, units in _DIMENSIONS if pattern.search(asked)), ())
 
@@ -441,8 +441,6 @@ def asked_head(intent: Intent) -> str:
     """The last word of what the asked value is of: a figure's thing ("门票票价是多少?" -> 票价, "派出了多少辆救护车?"
     -> 救护车), a date's event ("是哪天竣工的?" -> 竣工); none when only the measure word is asked
     ("救助群众多少人次?")."""
-    from rag.query import _segment
-
     elliptical = re.search(r"([\u4e00-\u9fff]{2,8})呢[?？]?$", intent.text)
     if elliptical:  # "产值呢?": the thing it names now, if it is a word of its topic (not a place or a body)
         words = [w for w in _segment(_LEADING_CUE.sub("", elliptical.group(1))) if w in intent.topic]
@@ -483,8 +481,11 @@ def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool
     the question asks for ("多少个新的招生名额" by "新增学位3200个": the head 名额 is the thing counted, the
     same 个 counts it). A missing modifier is a different thing ("外资企业" is no "内资企业") and stays refused.
     """
-    rest = [w for w in missing if not (w[-1] in "子儿" and len(w) > 1 and w[:-1] in span.sentence)
-            and not (content_chars([w]) and all(c in span.sentence for c in content_chars([w])))]
+    def cut_across(w: str) -> bool:
+        chars = content_chars([w])
+        return bool(chars) and all(c in span.sentence for c in chars)
+
+    rest = [w for w in missing if not (w[-1] in "子儿" and len(w) > 1 and w[:-1] in span.sentence) and not cut_across(w)]
     if not rest:
         return True
     thing = asked_object(intent.text)
