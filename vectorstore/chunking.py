@@ -20,7 +20,8 @@ def _code_version() -> str:
     both unchanged, and re-chunks every file after an upgrade changed how chunks are cut or labelled."""
     here = Path(__file__).parent
     h = hashlib.sha1()
-    for name in ("chunking.py", "places.py", "keyword.py", "lexicon.py", "reading.py", "types.py", "metadata.py"):
+    for name in ("chunking.py", "places.py", "keyword.py", "lexicon.py", "reading.py", "types.py", "metadata.py",
+                 "script.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
 
@@ -45,6 +46,15 @@ _CREDIT = re.compile(r"(?:^|\s)[(（]?(?:本版|本期)?(?:责任编辑|编辑|�
 _CAPTION = re.compile(r"^(?:图为|图片|上图|下图|左图|右图|资料图)|(?:记者|摄影|通讯员)\s*\S{2,3}\s*摄$")
 _BYLINE_LINE = re.compile(r"^[□■*_\s]*(?:[\u4e00-\u9fa5]{0,8}(?:记者|通讯员|实习生)\s*[\u4e00-\u9fa5]{2,3}[\s*_]*)+$")
 _HOTLINE = re.compile(r"(?:热线|电话|短信|传真)\s*[:：]?\s*\d[\dxX*\-]{4,}")
+# A line newspapers print under an article: a label, a colon, its value ("咨询热线：…", "活动地址：…").
+_LABELLED = re.compile(r"^[\u4e00-\u9fa5A-Za-z（）()]{2,10}\s*[:：]\s*[^\s:：].*$")
+# Figures such a line holds: a phone number, a date or time, a street number, an amount with its unit.
+_FIGURE = re.compile(
+    r"(?:\d{3,4}-)?\d{7,8}(?:-\d{1,5})?|1[3-9]\d{9}|\d{5,6}"
+    r"|(?:\d{2,4}\s*年\s*)?\d{1,2}\s*月(?:\s*\d{1,2}\s*日)?|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[:：]\d{2}"
+    r"|[\u4e00-\u9fa5]{1,8}(?:路|街|道|巷|胡同)\d+(?:-\d+)?号|\d+号(?:楼|院)?"
+    r"|\d+(?:[.,]\d+)*\s*[万亿千百]?\s*(?:元|美元|欧元|平方米|平方公里|公里|千米|米|公顷|亩|吨|千克|公斤|克|升"
+    r"|人次|人|户|个|件|项|座|辆|套|间|张|天|小时|分钟|岁|%|％)")
 _AD_WORDS = ("用户", "宽带", "WiFi", "5G", "手机", "网速", "套餐", "优惠", "流量", "品牌", "选择", "移动")
 _BANNER = re.compile(r"^热烈(?:祝贺|庆祝)")
 _OPENERS = re.compile(r"^(?:20\d\d年|\d{1,2}月\d{1,2}日|同时|此外|另外|其中|目前|今年|去年|一年来|围绕|面对|针对|对于|据悉|记者)")
@@ -92,8 +102,20 @@ def is_heading(line: str) -> bool:
 
 def is_junk(line: str) -> bool:
     """Editor credits, hotlines, banners and advertisement copy: not article text."""
-    s = line.strip().lstrip("-*•> ").strip()
-    if _CREDIT.search(s) or _HOTLINE.search(s) or _BANNER.match(s) or _BYLINE_LINE.match(s) or masthead(s):
+    s = _bare(line)
+    return bool(_HOTLINE.search(s)) or _furniture(s)
+
+
+def _bare(line: str) -> str:
+    return line.strip().lstrip("-*•> ").strip()
+
+
+def _furniture(s: str) -> bool:
+    """Credits, bylines, captions, banners, mastheads and ad copy: junk wherever they stand on the page.
+
+    A hotline is not among them: between an article's paragraphs it is the article's (see _keep_printed_lines).
+    """
+    if _CREDIT.search(s) or _BANNER.match(s) or _BYLINE_LINE.match(s) or masthead(s):
         return True
     if _CAPTION.search(s) and len(s) <= 2 * MAX_HEADING_CHARS:
         return True
@@ -101,6 +123,23 @@ def is_junk(line: str) -> bool:
     if len(s) > MAX_HEADING_CHARS or ends_sentence(s):
         return False
     return sum(word in s for word in _AD_WORDS) >= 2
+
+
+def is_printed_line(line: str) -> bool:
+    """A short line complete on its own: "label：value", or mostly a figure (a phone number, a date, an amount).
+
+    Papers print such lines under a paragraph (a hotline, an address, a deadline, a price): they hold the figures
+    readers ask for, end without a full stop, and are neither headings nor the head of a column-broken sentence.
+    """
+    s = line.strip()
+    if not s or len(s) > MAX_HEADING_CHARS or s[0] in "#●■◆▲★-*•>" or ends_sentence(s):
+        return False
+    if s.count("“") != s.count("”"):
+        return False  # "他表示：“我们将继续加大": a quotation the next column goes on with
+    if _LABELLED.match(s) and s[-1] not in CLAUSE_PUNCT:
+        return True
+    chars = len(re.sub(r"\s", "", s))
+    return 2 * sum(len(re.sub(r"\s", "", m.group(0))) for m in _FIGURE.finditer(s)) >= chars
 
 
 def split_blocks(text: str) -> list[Block]:
@@ -118,7 +157,7 @@ def split_blocks(text: str) -> list[Block]:
             continue
         for t, start in lines:
             blocks.append(_classify(t, start, start + len(t), len(blocks) + 1))
-    return _mark_trailing_ads(blocks)
+    return _mark_trailing_ads(_keep_printed_lines(blocks))
 
 
 def _classify(text: str, start: int, end: int, index: int) -> Block:
@@ -133,6 +172,35 @@ def _classify(text: str, start: int, end: int, index: int) -> Block:
     if s.lstrip("-*• ") != s and len(s) <= MAX_HEADING_CHARS:
         return Block(s, start, end, index, "junk")  # list bullets outside articles: menus, ads
     return Block(s, start, end, index, "heading" if is_heading(s) else "text")
+
+
+def _printed_candidate(b: Block) -> bool:
+    """A line taken for a heading (no sentence punctuation) or for junk (a hotline) that may be a printed line."""
+    if b.kind == "heading":
+        return not b.level and is_printed_line(b.text)
+    s = _bare(b.text)
+    return b.kind == "junk" and s == b.text and bool(_HOTLINE.search(s)) and not _furniture(s)
+
+
+def _keep_printed_lines(blocks: list[Block]) -> list[Block]:
+    """Printed lines (hotline, address, date, price) between an article's paragraphs are its text.
+
+    A run of them counts when a text paragraph stands just above it and the article goes on below it; after
+    the last paragraph a hotline is an advertisement's (see _mark_trailing_ads), above the first the page's.
+    """
+    out = list(blocks)
+    i = 0
+    while i < len(out):
+        if not _printed_candidate(out[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(out) and _printed_candidate(out[j]):
+            j += 1
+        if i > 0 and out[i - 1].kind == "text" and any(b.kind == "text" for b in out[j:]):
+            out[i:j] = [replace(b, kind="text") for b in out[i:j]]
+        i = j
+    return out
 
 
 def _mark_trailing_ads(blocks: list[Block]) -> list[Block]:
@@ -198,13 +266,15 @@ def repair(blocks: list[Block]) -> list[list[Block]]:
     texts = [i for i, b in enumerate(blocks) if b.kind == "text"]
     claimed: set[int] = set()
     follow: dict[int, int] = {}
+    # A printed line ("咨询热线：…") is a paragraph of its own: it neither continues nor is continued.
+    lines = {i for i in texts if is_printed_line(blocks[i].text)}
     for pos, i in enumerate(texts):
         a = blocks[i]
-        if ends_sentence(a.text):
+        if ends_sentence(a.text) or i in lines:
             continue
         nxt = texts[pos + 1] if pos + 1 < len(texts) else None
         adjacent = nxt is not None and all(blocks[j].kind == "junk" for j in range(i + 1, nxt))
-        b = blocks[nxt] if nxt is not None else None
+        b = blocks[nxt] if nxt is not None and nxt not in lines else None
         if adjacent and b is not None and nxt not in claimed and (
             (starts_mid_sentence(b.text) or _joins_word(a.text, b.text)) and not _OPENERS.match(b.text)
         ):
@@ -212,7 +282,7 @@ def repair(blocks: list[Block]) -> list[list[Block]]:
             claimed.add(nxt)
             continue
         # A column's tail misplaced above its head stays in the same section: never look across a heading.
-        earlier = [j for j in texts[max(0, pos - 3) : pos] if j not in claimed and j not in follow.values()
+        earlier = [j for j in texts[max(0, pos - 3) : pos] if j not in claimed | lines and j not in follow.values()
                    and not any(blocks[k].kind == "heading" for k in range(j + 1, i))]
         orphan = next((j for j in reversed(earlier) if starts_mid_sentence(blocks[j].text)
                        and not _continues_previous(blocks, texts, j, follow)), None)
