@@ -70,6 +70,28 @@ def _check_writable(option: str, path: Path | None) -> None:
         path.unlink(missing_ok=True)
 
 
+def _near_miss(items, corpus: Path | None, settings, set_path: Path, mode: str, k: int,
+               stack: contextlib.ExitStack, to_err: bool) -> dict[str, Any]:
+    """The set's answerable questions over a copy of their articles without the answer (evals.nearmiss)."""
+    from evals.nearmiss import build
+    from evals.runner import evaluate
+    from rag.pipeline import Pipeline
+    from rag.settings import BUNDLED_CORPUS
+
+    source = corpus or BUNDLED_CORPUS
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rag-near-miss-")))
+    twins = build(items, source, tmp / "corpus")
+    if not twins:
+        raise RagError(f"--near-miss: no answerable question of {set_path} has its answer in {source}; "
+                       "give the set's articles with --corpus")
+    pipeline = Pipeline.from_settings(replace(settings, home=tmp / "store", chroma_url=None))
+    pipeline.ingest([BUNDLED_CORPUS, tmp / "corpus"] if corpus else [tmp / "corpus"])
+    click.echo(f"near-miss: {len(twins)} questions over a copy of {source} with their answers cut out", err=True)
+    got = evaluate(pipeline, set_path, items=twins, mode=mode, k=k).to_json()
+    return {"n": len(twins), "corpus": str(source), "refused": got["overall"].get("refusal_accuracy"),
+            "failures": got["failures"]}
+
+
 @click.command("eval")
 @click.option("--set", "set_path", type=click.Path(path_type=Path, dir_okay=False), default=DEFAULT_SET,
               show_default="evals/questions.jsonl", help="Eval set (JSON Lines), e.g. evals/dev.jsonl.")
@@ -91,9 +113,12 @@ def _check_writable(option: str, path: Path | None) -> None:
 @click.option("--compare", is_flag=True, help="Also run dense-only and BM25-only retrieval over the same set.")
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(MODES), help="Retrieval mode.")
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per answer.")
+@click.option("--near-miss", "near_miss", is_flag=True,
+              help="Also ask every answerable question over a copy of its articles with the answer sentence cut out "
+                   "(the --corpus folder, or the bundled corpus): each should now be refused.")
 def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, report_out: Path | None,
                  baseline: Path | None, write_baseline: Path | None, tolerance: float,
-                 latency_tolerance: float | None, compare: bool, mode: str, k: int) -> None:
+                 latency_tolerance: float | None, compare: bool, mode: str, k: int, near_miss: bool) -> None:
     """Run an eval set through the pipeline and print its metrics, overall and per question type."""
     from evals.report import write_report
     from evals.runner import baseline_json, evaluate, gate, load_set, read_baseline
@@ -124,6 +149,8 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
             click.echo(f"corpus: the bundled articles and {len(own)} from {corpus} in a temporary store "
                        f"({report.chunks} paragraphs, {len(report.skipped)} files skipped)", err=True)
         run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
+        if near_miss:
+            run["near_miss"] = _near_miss(items, corpus, settings, set_path, mode, k, stack, to_err)
     if corpus is not None:
         run["corpus"] = str(corpus)
 
@@ -147,6 +174,10 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
         _write_json(baseline_json(run), write_baseline)
         click.echo(f"wrote baseline {write_baseline}", err=True)
 
+    if "near_miss" in run:
+        nm = run["near_miss"]
+        click.echo(f"near-miss: {nm['n']} questions asked with their answer cut out of a copy of {nm['corpus']}: "
+                   f"refused {_fmt('refusal_accuracy', nm['refused'])}", err=to_err)
     if base is not None:
         if base["set"] and Path(base["set"]).name != set_path.name:
             click.echo(f"warning: baseline {baseline} was written for {base['set']}, not {set_path}", err=True)

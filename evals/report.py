@@ -104,6 +104,51 @@ def _failure(f: dict[str, Any]) -> str:
         + "</div>")
 
 
+FIT_REPORT = Path(__file__).resolve().parent / "fit-report.json"
+
+
+def tradeoff_chart(curve: list[dict[str, float]], threshold: float, width: int = 420, height: int = 260) -> str:
+    """False refusals (x) against near-miss questions refused (y), one point per refusal threshold; an inline <svg>."""
+    pad = 40
+    w, h = width - 2 * pad, height - 2 * pad
+
+    def xy(p: dict[str, float]) -> tuple[float, float]:
+        return pad + p["false_refusals"] * w, pad + (1 - p["near_miss_refused"]) * h
+
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, curve))
+    chosen = min(curve, key=lambda p: abs(p["threshold"] - threshold))
+    cx, cy = xy(chosen)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            'aria-label="refusal trade-off">'
+            f'<rect x="{pad}" y="{pad}" width="{w}" height="{h}" fill="#fafafa" stroke="#ccc"/>'
+            f'<polyline points="{line}" fill="none" stroke="#4f81bd" stroke-width="2"/>'
+            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="#c0504d"/>'
+            f'<text x="{cx + 8:.1f}" y="{cy - 6:.1f}" font-size="12">threshold {threshold:.2f}</text>'
+            f'<text x="{pad + w / 2}" y="{height - 8}" text-anchor="middle" font-size="12">false refusals '
+            '(answerable questions refused)</text>'
+            f'<text x="12" y="{pad + h / 2}" font-size="12" transform="rotate(-90 12 {pad + h / 2})" '
+            'text-anchor="middle">near-miss refused</text>'
+            f'<text x="{pad}" y="{pad + h + 14}" font-size="11">0</text>'
+            f'<text x="{pad + w}" y="{pad + h + 14}" font-size="11" text-anchor="end">1</text></svg>')
+
+
+def _tradeoff(run: dict[str, Any]) -> str:
+    """The refusal threshold's trade-off as fitted (evals/fit-report.json), and this run's near-miss figure."""
+    import json
+
+    parts = []
+    if FIT_REPORT.is_file():
+        fitted = json.loads(FIT_REPORT.read_text(encoding="utf-8"))
+        parts.append("<p>Cross-validated on the public sets and the news sets (make fit): each point is one "
+                     "threshold on the answer's confidence; the red one is the threshold in use.</p>"
+                     + tradeoff_chart(fitted["curve"], fitted["threshold"]))
+    nm = run.get("near_miss")
+    if nm:
+        parts.append(f"<p>This run: {nm['n']} near-miss questions (answer cut out of a copy of "
+                     f"{escape(str(nm['corpus']))}), refused {_fmt('refusal_accuracy', nm.get('refused'))}.</p>")
+    return "<h2>Refusal trade-off</h2>" + "".join(parts) if parts else ""
+
+
 def render(run: dict[str, Any]) -> str:
     """The whole page from the --json shape of evals.runner.EvalRun.to_json()."""
     overall, by_type = run.get("overall", {}), run.get("by_type", {})
@@ -126,6 +171,7 @@ def render(run: dict[str, Any]) -> str:
         "<h2>Metrics</h2>" + _table({"overall": overall, **by_type}, {"overall": run.get("n", 0), **counts})
         + "<h2>Per type</h2><div class=\"charts\">" + "".join(charts) + "</div>"
         + compare_html
+        + _tradeoff(run)
         + f"<h2>Failed questions ({len(failures)})</h2>"
         + ("".join(_failure(f) for f in failures) or "<p>None.</p>")
         + "</body></html>\n")

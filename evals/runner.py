@@ -171,7 +171,11 @@ def load_set(path: Path) -> list[EvalItem]:
         raise RagError(f"eval set {path}: no such file; pass --set FILE.jsonl")
     items: list[EvalItem] = []
     seen: set[str] = set()
+    blank = 0
     for n, obj in json_lines(path):
+        if isinstance(obj, dict) and isinstance(obj.get("question"), str) and not obj["question"].strip():
+            blank += 1  # a question no one wrote (public sets have a few): nothing to ask, nothing to score
+            continue
         item = parse_item(obj, f"{path}:{n}")
         if item.id in seen:
             raise RagError(f"{path}:{n}: duplicate id {item.id!r}")
@@ -179,6 +183,8 @@ def load_set(path: Path) -> list[EvalItem]:
         items.append(item)
     if not items:
         raise RagError(f"eval set {path}: no questions in it")
+    if blank:
+        print(f"warning: {path}: {blank} line(s) with an empty question skipped", file=sys.stderr)
     return items
 
 

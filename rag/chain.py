@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from rag.extract import Span, answerable, candidates, person_in, valued_first, verbatim_quote
-from rag.query import BODY_WRITTEN, Intent, resolve, side_questions, understand
+from rag.extract import MAX_ANSWER_CHARS, Span, answer_text, candidates, decided, person_in, verbatim_quote
+from rag.query import BODY_WRITTEN, Intent, leans_on_history, resolve, side_questions, understand
+from rag.ranker import model
 from rag.types import Answer, Citation
 from vectorstore.places import stem
 from vectorstore.store import Index
@@ -65,40 +66,45 @@ class ExtractiveAnswerer:
         unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
         return frozenset(t for t in tokens if idf.get(t, 0) >= unseen)
 
-    def best(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> Span | None:
-        """The best candidate span; `absent` is self.absent(intent), which the caller needs too.
-
-        An upload (anyone with the page can add one) does not outrank an indexed article that answers the
-        question: it answers what the indexed articles do not say.
-        """
-        chunks = [h.chunk for h in hits]
-        if not chunks:
-            return None
+    def scored(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> tuple[list[Span], float]:
+        """Every candidate sentence of the hits, best first by the fitted ranker, and the calibrated confidence
+        that the first one answers (rag.ranker); `absent` is self.absent(intent), which the caller needs too."""
+        if not hits:
+            return [], 0.0
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
-        articles = {c.source: self.index.article_text(c.source) for c in chunks}
-        spans = valued_first(intent, candidates(intent, chunks, idf, absent, articles), absent)
-        if spans and spans[0].chunk.origin == "upload":
-            indexed = next((s for s in spans if s.chunk.origin != "upload" and answerable(intent, s, absent)), None)
-            return indexed or spans[0]
+        articles = {h.chunk.source: self.index.article_text(h.chunk.source) for h in hits}
+        spans = candidates(intent, hits, idf, absent, articles)
+        if not spans:
+            return [], 0.0
+        return spans, model().confidence_of([s.score for s in spans[:2]], spans[0].features)
+
+    def best(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> Span | None:
+        spans, _ = self.scored(intent, hits, absent)
         return spans[0] if spans else None
 
     def answer(self, r: Retrieved) -> Answer:
         t0 = time.perf_counter()
         if r.refusal:
-            return Answer(r.question, r.refusal, True, [], {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
+            return Answer(r.question, r.refusal, True, [], {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text,
+                          confidence=0.0)
         picked: list[tuple[str, Span]] = []
+        sure = 1.0
+        threshold = model().threshold
         for side, hits, side_intent in r.sides:
-            absent = self.absent(side_intent)
-            span = self.best(side_intent, hits, absent)
-            if span is None or not answerable(side_intent, span, absent):
-                nearest = span
+            spans, confidence = self.scored(side_intent, hits, self.absent(side_intent))
+            if spans:
+                spans[0] = replace(spans[0], text=answer_text(spans[0], MAX_ANSWER_CHARS // len(r.sides)))
+            span = spans[0] if spans else None
+            sure = min(sure, confidence)
+            if span is None or confidence < threshold or not decided(side_intent, span):
                 what = f"{side}的" if side and len(r.sides) > 1 else ""
                 text = f"语料中没有找到{what}相关信息,无法回答这个问题。"
                 cites = []
-                if nearest is not None:
+                if span is not None:
                     text += "最接近的段落见[1]。"
-                    cites = [self._citation(1, nearest)]
-                return Answer(r.question, text, True, cites, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
+                    cites = [self._citation(1, span)]
+                return Answer(r.question, text, True, cites, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text,
+                              confidence=confidence)
             picked.append((side, span))
         citations: list[Citation] = []
         parts = []
@@ -120,7 +126,8 @@ class ExtractiveAnswerer:
             parts.append(f"{text}[{n}]")
         answer = f"{parts[0][: parts[0].rindex('[')]}。{parts[0][parts[0].rindex('['):]}" if len(parts) == 1 \
             else ";".join(parts) + "。"
-        return Answer(r.question, answer, False, citations, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text)
+        return Answer(r.question, answer, False, citations, {**r.timings_ms, "answer": _elapsed(t0)}, r.intent.text,
+                      confidence=sure)
 
     @staticmethod
     def _citation(n: int, span: Span, reprints: Sequence[Chunk] = ()) -> Citation:
@@ -216,8 +223,20 @@ class Chain:
             intent = replace(intent, districts=(inputs["district"],))
         if inputs.get("body"):
             intent = replace(intent, body=inputs["body"], bodies=())
-        r = self._retrieve_intent(intent, inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid",
-                                  body_filter=inputs.get("body") or "")
+        k, mode, body_filter = inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid", inputs.get("body") or ""
+        r = self._retrieve_intent(intent, k, mode, body_filter=body_filter)
+        if intent.followup and not standalone and not leans_on_history(question):
+            # Read with the earlier turns' place and words, the question may still be about something else ("光绪
+            # 在位多少年?" after two turns about a marathon): when that reading finds no answer and the question read
+            # alone does, it stands alone.
+            alone = self.locate(self.resolve_history(question, ()))
+            if inputs.get("district"):
+                alone = replace(alone, districts=(inputs["district"],))
+            judge = self.answerer if isinstance(self.answerer, ExtractiveAnswerer) else ExtractiveAnswerer(self.index)
+            if judge.answer(r).refused:
+                r_alone = self._retrieve_intent(alone, k, mode, body_filter=body_filter)
+                if not judge.answer(r_alone).refused:
+                    r = r_alone
         r.question, r.earlier, r.standalone = question, earlier, standalone or ""
         r.timings_ms["retrieve"] = _elapsed(t0)
         return r

@@ -9,50 +9,32 @@ evals/holdout.jsonl was measured once before anyone read it (see the README's fi
 from __future__ import annotations
 
 import functools
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from rag.people import names_in, role_in
 from rag.query import _LEADING_CUE, SIZE_ASKED, UNIT_ALIASES, Intent, _segment
 from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
-from vectorstore.types import Chunk
+from vectorstore.script import simplified
+from vectorstore.types import Chunk, Hit
 
-MAX_ANSWER_CHARS = 120
+MAX_ANSWER_CHARS = 160  # a sentence longer than this is cut to its clause window: a paragraph's worth is no answer
 _SENTENCE = re.compile(r"[^。!?;！？；]+(?:[。!?;！？；]+[”」』\"]?|$)")
 _CLAUSE_BREAK = set(",，;；:：")
 _OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
 
-# --- weights of a candidate sentence's score ---------------------------------------------------------------------
-W_COVERAGE = 1.0  # share of the question's word weight (idf) found in the sentence: half as is, half with the words of
-# the article's title weighing TITLE_WORD_SHARE (they tell its sentences apart less: "全市…" vs "…风景区…" under a title
-# naming the holiday and the visitors)
-W_CHUNK = 0.35  # ... in the whole paragraph with its section and title
-W_CONTEXT = 0.25  # ... of the words carried from earlier turns, in the paragraph
-W_TYPED = 0.5  # the sentence carries a value of the wanted type (scaled by how well it fits)
-W_RANK = 0.25  # divided by the paragraph's retrieval rank
-W_BODY = 0.15  # the paragraph's body (人大/政协) is the question's; its opposite is subtracted
-W_BODY_OTHER = 0.25
-W_YEAR_OTHER = 0.1  # the paragraph reports another year than the one asked
-W_YEAR_SENTENCE = 0.4  # the sentence names years, none of them the one asked ("2025年,力争…" for a 2024 question)
-W_PLACE_OTHER = 0.4  # the paragraph is neither about nor names the question's place
-W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
-W_FOCUS = 0.3  # a sentence with a figure names the thing it is asked of ("票价" of 门票票价是多少)
 TITLE_WORD_SHARE = 0.3  # a question word the article's title holds, in an answer window (set by reading answers)
+W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
 # --- weights of the value picked inside a sentence (on top of how well its type fits) ------------------------------
 W_OWN_CLAUSE = 0.5  # share of the question's word weight in the value's own clause
 W_NEAR = 0.25  # the question's words near the value, nearer ones more
 OTHER_MEASURE = 0.3  # how well a figure fits when the question names a measure (面积) and the figure's unit is not one
 UNSEEN_WEIGHT = 3.0  # idf of a word no paragraph holds, before the index says otherwise
-# --- refusal thresholds (share of the question's word weight) ----------------------------------------------------
-MIN_SUPPORT = 0.45  # an answer needs this much of the question in its sentence (or 0.85 x this in its paragraph)
-MIN_SUPPORT_TYPED = 0.3  # ... or this much when the sentence carries the wanted value
-MIN_SUPPORT_SIDE = 0.25  # ... for one side of a comparison with the wanted value
-CHUNK_DISCOUNT = 0.85  # words found only in the paragraph count this much
 LEAD_SHARE = 0.9  # a sentence naming the thing asked, after a semicolon, shares the subject of the clauses before it
 # ("今年一季度,全县生猪出栏12万头;平均收购价为每公斤14元")
-ARTICLE_DISCOUNT = 0.7  # words found only elsewhere in the article, when the sentence names the thing asked and its figure
 
 
 @dataclass(frozen=True)
@@ -74,10 +56,7 @@ class Span:
     # share of the question's word weight in the whole article, counted when the sentence names the thing a figure
     # is asked of and carries the figure ("救护车4辆" of an article whose other paragraphs name the accident); else 0
     article_coverage: float = 0.0
-
-    @property
-    def support(self) -> float:
-        return max(self.coverage, self.chunk_coverage * CHUNK_DISCOUNT, self.article_coverage * ARTICLE_DISCOUNT)
+    features: Mapping[str, float] = field(default_factory=dict, compare=False, repr=False)
 
 
 def sentences(text: str) -> list[str]:
@@ -344,18 +323,56 @@ def place_fits(intent: Intent, chunk: Chunk) -> bool:
     """The paragraph is about the question's place, or names it (in full or by its stem)."""
     if not intent.places:
         return True
-    here = " ".join((chunk.district, chunk.places, chunk.title, chunk.section, chunk.text))
+    here = simplified(" ".join((chunk.district, chunk.places, chunk.title, chunk.section, chunk.text)))
     return any(p in here or stem(p) in here for p in intent.places)
 
 
-def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
-               absent: frozenset[str] = frozenset(), articles: Mapping[str, str] | None = None) -> list[Span]:
-    """Every sentence of the retrieved chunks as a scored answer candidate, best first.
+# The features a candidate sentence is scored by (rag.ranker fits their weights on labelled data; evals/fit.py).
+FEATURES = (
+    "cov", "pick", "chunk_cov", "ctx_cov", "art_cov", "bigram", "unigram", "lcs", "cov_gap", "bigram_gap",
+    "prev_cov", "next_cov", "typed_q", "typed_miss", "want_fact", "focused", "anchored", "missing",
+    "inv_rank", "inv_dense_rank", "inv_kw_rank", "dense", "dense_gap", "body_same", "body_other",
+    "year_chunk_other", "year_sent_other", "place_other", "first_sent", "log_len", "absent_share", "upload",
+)
 
+# What tells whether the clause window around the value suffices as the answer, or the whole sentence is needed.
+WINDOW_FEATURES = ("typed_q", "want_fact", "win_share", "win_bigram_loss", "win_value", "log_len")
+
+# Question words and particles: what a question adds around the words it shares with its answer.
+_ASKING = re.compile(r"为什么|为何|什么|多少|哪些|哪个|哪里|哪儿|哪一|哪|怎么样|怎样|怎么|如何|是谁|谁|几|吗|呢|请问|是否|"
+                     r"有没有|是不是|[^\u4e00-\u9fff\w]")
+
+
+def question_core(text: str) -> str:
+    """The question without its question words and punctuation: the words its answer sentence tends to repeat."""
+    return _ASKING.sub("", text)
+
+
+def _longest_shared(core: str, sentence: str, longest: int = 24) -> int:
+    """Length of the longest piece of the question's core that the sentence holds (0 or at least 2)."""
+    size = min(len(core), longest)
+    while size >= 2:
+        if any(core[i : i + size] in sentence for i in range(len(core) - size + 1)):
+            return size
+        size -= 1
+    return 0
+
+
+def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float],
+               absent: frozenset[str] = frozenset(), articles: Mapping[str, str] | None = None,
+               scorer: Callable[[Mapping[str, float]], float] | None = None) -> list[Span]:
+    """Every sentence of the retrieved passages as an answer candidate with its features, best first.
+
+    `hits`: search hits best first (plain chunks are taken as ranked, with no retrieval scores).
     `absent`: question words found nowhere in the index; they cannot tell passages apart.
     `articles`: each chunk's whole article by source; the question's subject may be named only in another paragraph
     ("青岩理工学院…申请了几件专利" answered by "累计申请专利12件" of the article about it).
+    `scorer`: features -> score (default: the fitted ranker of rag.ranker).
     """
+    if scorer is None:
+        from rag.ranker import model
+
+        scorer = model().sentence_logit
     tokens = [*intent.topic, *([intent.person] if intent.person else []), *content_chars(absent & set(intent.topic))]
     context = [*intent.context]
     # the two rarest words: whole words and the ones they begin or end with ("修路" of 修路架桥), not a part jieba's
@@ -365,51 +382,89 @@ def candidates(intent: Intent, chunks: Sequence[Chunk], idf: dict[str, float],
     specific = sorted(words, key=lambda t: -_weight(t, idf))[:2]
     articles = articles or {}
     focus = asked_head(intent) if intent.want in ("number", "percent", "date", "time") else ""
-    spans = []
-    for rank, chunk in enumerate(chunks, 1):
-        full = " ".join((chunk.section, chunk.title, chunk.text))
+    missing = unmatched_words(intent, absent)
+    core = question_core(intent.text)
+    grams = {core[i : i + 2] for i in range(len(core) - 1)}
+    chars = {c for c in core if c not in _FUNCTION_CHARS}
+    whole = _whole_words(tuple(tokens))
+    absent_share = sum(1 for t in whole if t in absent) / len(whole) if whole else 0.0
+    ranked = [(h, None) if isinstance(h, Chunk) else (h.chunk, h) for h in hits]
+    top_dense = max((h.extra.get("dense", 0.0) for _, h in ranked if h is not None), default=0.0)
+    spans: list[Span] = []
+    rows: list[dict[str, float]] = []
+    for rank, (chunk, hit) in enumerate(ranked, 1):
+        # matched as Simplified (a Traditional paragraph against a question in either script); quoted as written
+        full = simplified(" ".join((chunk.section, chunk.title, chunk.text)))
+        title = simplified(chunk.title)
         chunk_cov = coverage(tokens, full, idf)
         ctx_cov = coverage(context, full, idf) if context else 0.0
         place_ok = place_fits(intent, chunk)
         # "Who reported it" is answered by the byline as printed, nothing else.
         texts = ([chunk.byline] if chunk.byline else []) if intent.reporter else sentences(chunk.text)
+        plains = [simplified(t) for t in texts]
+        covs = [coverage(tokens, plain, idf) for plain in plains]
         lead = ""  # the clauses before a semicolon, of the same full sentence
         # the article's title states what all its sentences are about: its words tell them apart less
-        titled_words = bool(chunk.title) and any(t in chunk.title for t in tokens)
-        told = {t: _weight(t, idf) * (TITLE_WORD_SHARE if t in chunk.title else 1.0) for t in tokens} if titled_words \
+        titled_words = bool(title) and any(t in title for t in tokens)
+        told = {t: _weight(t, idf) * (TITLE_WORD_SHARE if t in title else 1.0) for t in tokens} if titled_words \
             else idf
-        for sent in texts:
-            cov = coverage(tokens, sent, idf)
-            pick = coverage(tokens, sent, told) if titled_words else cov
-            found = values(intent, sent, chunk)
-            value, fit = pick_value(intent, sent, found, tokens, idf)
-            window = sent if sent == chunk.byline else window_for(intent, sent, value, tokens, idf, chunk.title)
+        article = simplified(articles.get(chunk.source, ""))
+        dense = hit.extra.get("dense", 0.0) if hit is not None else 0.0
+        for i, (sent, plain) in enumerate(zip(texts, plains, strict=True)):
+            cov = covs[i]
+            pick = coverage(tokens, plain, told) if titled_words else cov
+            found = values(intent, plain, chunk)
+            value, fit = pick_value(intent, plain, found, tokens, idf)
+            window = plain if sent == chunk.byline else window_for(intent, plain, value, tokens, idf, title)
+            window_plain = window
+            at = plain.find(window)
+            window = sent[at : at + len(window)] if at >= 0 else sent  # the same offsets in the text as written
             typed = fit if intent.want != "fact" else 1.0
-            focused = bool(focus) and typed > 0 and focus in sent
+            focused = bool(focus) and typed > 0 and focus in plain
             if focused and lead:
-                cov = max(cov, LEAD_SHARE * coverage(tokens, lead + sent, idf))
-                pick = max(pick, LEAD_SHARE * coverage(tokens, lead + sent, told))
-            lead = lead + sent if sent.rstrip().endswith((";", "；")) else ""
-            score = (W_COVERAGE * (cov + pick) / 2 + W_CHUNK * chunk_cov + W_CONTEXT * ctx_cov + W_TYPED * typed
-                     + W_RANK / rank)
-            if intent.body and chunk.body:
-                score += W_BODY if chunk.body == intent.body else -W_BODY_OTHER
-            if intent.year and chunk.year and chunk.year != intent.year:
-                score -= W_YEAR_OTHER
-            year_ok = not (intent.year and _other_years(sent, intent.year))
-            if not year_ok:
-                score -= W_YEAR_SENTENCE
-            if not place_ok:
-                score -= W_PLACE_OTHER
-            if focused:  # picks among sentences that carry a figure
-                score += W_FOCUS
-            anchored = not specific or any(t in sent or t in full or t in articles.get(chunk.source, "")
-                                           for t in specific)
-            art_cov = coverage(tokens, f"{full} {articles.get(chunk.source, '')}", idf) if focused else 0.0
-            spans.append(Span(chunk, rank, sent, _strip_end(window), score, cov, chunk_cov, typed, value, anchored,
-                              place_ok, year_ok, art_cov))
-    spans.sort(key=lambda s: -s.score)
-    return spans
+                cov = max(cov, LEAD_SHARE * coverage(tokens, lead + plain, idf))
+                pick = max(pick, LEAD_SHARE * coverage(tokens, lead + plain, told))
+            lead = lead + plain if plain.rstrip().endswith((";", "；")) else ""
+            year_ok = not (intent.year and _other_years(plain, intent.year))
+            anchored = not specific or any(t in plain or t in full or t in article for t in specific)
+            art_cov = coverage(tokens, f"{full} {article}", idf) if focused else 0.0
+            span = Span(chunk, rank, sent, _strip_end(window), 0.0, cov, chunk_cov, typed, value, anchored,
+                        place_ok, year_ok, art_cov)
+            rows.append({
+                "cov": cov, "pick": pick, "chunk_cov": chunk_cov, "ctx_cov": ctx_cov, "art_cov": art_cov,
+                "bigram": sum(g in plain for g in grams) / len(grams) if grams else 0.0,
+                "unigram": sum(c in plain for c in chars) / len(chars) if chars else 0.0,
+                "lcs": _longest_shared(core, plain) / max(len(core), 1),
+                "prev_cov": covs[i - 1] if i else 0.0, "next_cov": covs[i + 1] if i + 1 < len(covs) else 0.0,
+                "typed_q": typed if intent.want != "fact" else 0.0,
+                "typed_miss": float(intent.want != "fact" and typed <= 0), "want_fact": float(intent.want == "fact"),
+                "focused": float(focused), "anchored": float(anchored),
+                "missing": float(bool(missing) and not counted_as_asked(intent, span, missing)),
+                "inv_rank": 1.0 / rank,
+                "inv_dense_rank": 1.0 / hit.dense_rank if hit is not None and hit.dense_rank else 0.0,
+                "inv_kw_rank": 1.0 / hit.keyword_rank if hit is not None and hit.keyword_rank else 0.0,
+                "dense": dense, "dense_gap": dense - top_dense,
+                "body_same": float(bool(intent.body) and chunk.body == intent.body),
+                "body_other": float(bool(intent.body and chunk.body) and chunk.body != intent.body),
+                "year_chunk_other": float(bool(intent.year and chunk.year) and chunk.year != intent.year),
+                "year_sent_other": float(not year_ok), "place_other": float(not place_ok),
+                "first_sent": float(i == 0), "log_len": math.log1p(len(sent)), "absent_share": absent_share,
+                "upload": float(chunk.origin == "upload"),
+                "win_share": len(span.text) / max(len(sent), 1),
+                "win_bigram_loss": (sum(g in plain for g in grams) - sum(g in window_plain for g in grams))
+                / len(grams) if grams else 0.0,
+                "win_value": float(value is not None and window_plain.find(value.text) >= 0),
+            })
+            spans.append(span)
+    if rows:
+        best_cov = max(r["cov"] for r in rows)
+        best_gram = max(r["bigram"] for r in rows)
+        for r in rows:
+            r["cov_gap"] = r["cov"] - best_cov
+            r["bigram_gap"] = r["bigram"] - best_gram
+    out = [replace(s, score=scorer(r), features=r) for s, r in zip(spans, rows, strict=True)]
+    out.sort(key=lambda s: -s.score)
+    return out
 
 
 _ASKED_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{2,8}}?)(?:是|有|为|达到?|共|一共|总共)?(?:多少|几|{SIZE_ASKED})[?？]?$")
@@ -494,36 +549,24 @@ def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool
             and v.unit.startswith(intent.unit))
 
 
-def answerable(intent: Intent, span: Span, absent: frozenset[str] = frozenset()) -> bool:
-    """Refuse when the best evidence does not state the fact asked for, or is about another place, or the
-    question turns on a word the index never uses."""
-    if not span.place_ok or not span.year_ok:
-        return False
-    missing = unmatched_words(intent, absent)
-    if missing and not counted_as_asked(intent, span, missing):
-        return False
-    if intent.want != "fact" and span.typed <= 0:
-        return False  # a number question is never answered without a number, a person question without a name
-    if intent.reporter:
-        return True  # the byline of the article about the asked place
-    if not intent.topic:
-        return span.typed > 0
-    if not span.anchored:
-        return False
-    if intent.kind == "comparison" and span.typed > 0 and span.support >= MIN_SUPPORT_SIDE:
-        return True  # each side of a comparison shares only part of the question's words
-    return span.support >= MIN_SUPPORT or (span.typed >= 0.5 and span.support >= MIN_SUPPORT_TYPED)
+def answer_text(span: Span, limit: int = MAX_ANSWER_CHARS) -> str:
+    """What the answer says: the clause window around the value when the fitted window model is sure enough that it
+    holds the answer (rag.ranker.CLAUSE_SURE), else the whole sentence; a sentence too long to be an answer is cut to
+    its window all the same (`limit`: an answer of several sides shares one answer's length)."""
+    from rag.ranker import model
+
+    whole = _strip_end(span.sentence)
+    if span.text == whole or len(whole) > limit or model().clause_suffices(span.features):
+        return span.text
+    return whole
 
 
-def valued_first(intent: Intent, spans: list[Span], absent: frozenset[str] = frozenset()) -> list[Span]:
-    """The spans with the one that answers first: when the sentence most like the question carries no value of the
-    kind asked ("记者从旅游局获悉,国庆假期…" for 旅游挣了多少钱), the best one that does, if it shares a word with
-    the question and it or its paragraph states as much of the question as an answer without a value would need."""
-    if not spans or intent.want == "fact" or spans[0].typed > 0:
-        return spans
-    typed = next((s for s in spans if s.typed > 0 and s.coverage > 0 and s.support >= MIN_SUPPORT
-                  and answerable(intent, s, absent)), None)
-    return spans if typed is None else [typed, *(s for s in spans if s is not typed)]
+def decided(intent: Intent, span: Span) -> bool:
+    """What no score overrules (the fitted confidence decides everything else): an answer about another place, or
+    dated to another year than the one asked, is no answer to the question; nor is a figure when the thing it is asked
+    of is a word no paragraph of the index holds ("生产总值" in a corpus that never writes it: `unmatched_words`, with
+    its paraphrases let through by `counted_as_asked`)."""
+    return span.place_ok and span.year_ok and not span.features.get("missing")
 
 
 def person_in(intent: Intent, sentence: str) -> str:

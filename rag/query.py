@@ -15,6 +15,7 @@ from rag.values import NUMBERED
 from vectorstore.chunking import body_of
 from vectorstore.keyword import tokenize
 from vectorstore.places import is_place, mentions, places_in, stem, tagged
+from vectorstore.script import simplified
 
 # "哪所学校", "哪家医院", "哪支球队": the name of a thing of the kind named after the measure word.
 # ("哪项工作", "哪种方式" ask for a description, not a name.)
@@ -198,8 +199,9 @@ def topic_tokens(text: str, places: tuple[str, ...] = (), unit: str = "") -> tup
 
 
 def understand(question: str, known_places: Iterable[str] = ()) -> Intent:
-    """Read one question on its own; `known_places` (the index's) are found by name or stem ("南阳" = 南阳市)."""
-    q = question.strip()
+    """Read one question on its own; `known_places` (the index's) are found by name or stem ("南阳" = 南阳市).
+    A question in Traditional script is read as its Simplified twin (vectorstore.script)."""
+    q = simplified(question.strip())
     found = [(at, name) for at, name in places_in(q)]
     lead = _LEADING_PLACE.match(q)
     if lead and is_place(lead.group(1)) and not found:
@@ -265,6 +267,13 @@ def side_questions(question: str, anchors: Sequence[str]) -> list[str]:
 def is_followup(intent: Intent) -> bool:
     """Does the question lean on earlier turns (no place of its own, or an anaphor)?"""
     return bool(_FOLLOWUP_CUES.search(intent.text)) or not intent.places
+
+
+def leans_on_history(question: str) -> bool:
+    """Does the question say it follows on (an anaphor, "…呢?", "其中"), or is it too bare to stand alone (no
+    content word: "那政协呢?", "同比呢?")? A question that does neither may be about something new."""
+    q = simplified(question.strip())
+    return bool(_FOLLOWUP_CUES.search(q)) or not topic_tokens(q)
 
 
 def resolve(intent: Intent, previous: Intent | None, previous_person: str = "") -> Intent:

@@ -54,11 +54,15 @@ class Answer:
     # when it is not shown (it failed the check, or the model could not be reached) and the extractive one stands.
     verified: bool | None = None
     warnings: tuple[str, ...] = ()  # why the model's answer, or a sentence of it, is not shown
+    # 0..1: the fitted model's calibrated belief that the answer is right (rag.ranker); refusal is this below
+    # rag.ranker's threshold. None where no candidate was scored (nothing retrieved, bad input).
+    confidence: float | None = None
 
     def to_json(self, id: str | None = None) -> dict:
         """The `rag ask --json` shape of ../shared/CLI.md."""
         out: dict = {} if id is None else {"id": id}
         out.update(question=self.question, answer=self.answer, refused=self.refused)
+        out["confidence"] = None if self.confidence is None else round(self.confidence, 3)
         # outlet, date, url and page only when known (../shared/CLI.md)
         out["citations"] = [
             {k: v for k, v in asdict(c).items()

@@ -311,7 +311,10 @@ def test_report_is_self_contained_with_charts_and_failures():
     html = render(EvalRun("evals/dev.jsonl", "hybrid", outcomes, {"bm25": {"hit@1": 0.25}}).to_json())
     assert html.startswith("<!doctype html>")
     assert "<script" not in html and "http://" not in html.replace("http://www.w3.org/2000/svg", "")
-    assert html.count("<svg") == 4  # overall, numeric, unanswerable, one mode
+    from evals.report import FIT_REPORT
+
+    # overall, numeric, unanswerable, one mode; and the refusal trade-off of the fitted model
+    assert html.count("<svg") == 4 + FIT_REPORT.is_file()
     assert "15所&lt;b&gt;。[1]" in html  # answers are escaped
     assert "庆泰路小学等14所" in html  # the evidence it should have found
     assert "answer lacks a must string" in html

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from vectorstore.keyword import tokenize
+from vectorstore.script import simplified
 from vectorstore.types import Chunk
 
 K1 = 1.5
@@ -59,11 +60,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS grams_vocab USING fts5vocab(grams, 'col');
 
 
 def _char(c: str) -> str:
-    return f"{ord(c):06x}"
+    """One character as an ASCII token; a Traditional character as its Simplified form (vectorstore.script), so a
+    word is found in either script."""
+    return f"{ord(simplified(c)):06x}"
 
 
 def _bigrams(text: str) -> list[str]:
     """The string as overlapping character pairs, each an ASCII token: a phrase of them is a substring."""
+    text = simplified(text)
     return [_char(a) + _char(b) for a, b in zip(text, text[1:], strict=False)]
 
 

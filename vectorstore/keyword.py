@@ -51,7 +51,11 @@ def segmenter():
 
 
 def tokenize(text: str) -> list[str]:
-    """Search tokens: numbers whole ("1.04万"), jieba search-mode words, no stopwords or punctuation."""
+    """Search tokens: numbers whole ("1.04万"), jieba search-mode words, no stopwords or punctuation; Traditional
+    text gives the tokens of its Simplified twin (vectorstore.script), so either script finds either."""
+    from vectorstore.script import simplified
+
+    text = simplified(text)
     tokens: list[str] = []
     pos = 0
     for m in _NUMBER.finditer(text):

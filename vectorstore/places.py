@@ -61,8 +61,22 @@ def tagger_for(tokenizer):
 @functools.lru_cache(maxsize=8192)
 def tagged(text: str) -> tuple[tuple[str, str], ...]:
     """(word, part of speech) of the text, by `posseg()`; remembered, since every question reads its candidate
-    paragraphs again (~5 ms a question on 2 cores)."""
-    return tuple((p.word, p.flag) for p in posseg().cut(text))
+    paragraphs again (~5 ms a question on 2 cores).
+
+    Traditional text is tagged as its Simplified twin (jieba's dictionary and HMM are Simplified: Traditional
+    characters it lacks cost ~15x the time and tag badly); the words are returned as the text writes them.
+    """
+    from vectorstore.script import simplified
+
+    plain = simplified(text)
+    pairs = [(p.word, p.flag) for p in posseg().cut(plain)]
+    if plain == text or sum(len(w) for w, _ in pairs) != len(text):
+        return tuple(pairs)
+    out, pos = [], 0
+    for word, flag in pairs:
+        out.append((text[pos : pos + len(word)], flag))
+        pos += len(word)
+    return tuple(out)
 
 
 def suffix_of(name: str) -> str:
