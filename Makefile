@@ -46,8 +46,8 @@ eval: model
 	$(RAG) eval --set evals/dev.jsonl --baseline evals/baseline.json
 	$(RAG) eval --set evals/news-dev.jsonl --corpus evals/news --baseline evals/baseline-news.json
 	$(RAG) eval --set evals/wide.jsonl --corpus evals/wide --baseline evals/baseline-wide.json
-	$(RAG) eval --set evals/fresh.jsonl --corpus evals/fresh --baseline evals/baseline-fresh.json
-	$(RAG) eval --set evals/holdout.jsonl --corpus evals/holdout --baseline evals/baseline-holdout.json
+	$(RAG) eval --set evals/fresh.jsonl --corpus evals/fresh --near-miss --baseline evals/baseline-fresh.json
+	$(RAG) eval --set evals/holdout.jsonl --corpus evals/holdout --near-miss --baseline evals/baseline-holdout.json
 
 # The answer model (rag/answer_model.json) from the public sets in ../shared/evals and the news sets: deterministic;
 # cross-validated figures and the refusal trade-off curve in evals/fit-report.json (about 10 minutes on 2 cores).

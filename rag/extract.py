@@ -308,8 +308,9 @@ _DATELINE = re.compile(r"^\s*(?:本报讯|本报[\u4e00-\u9fff]{1,6}讯|[\u4e00-
 
 
 def _strip_end(text: str) -> str:
-    """The answer without the trailing punctuation, and without a dateline (the quote keeps both)."""
-    return re.sub(r"[,，;；:：、。 ]+$", "", _DATELINE.sub("", text)) or text
+    """The answer without the trailing punctuation, and without a dateline in either script (the quote keeps both)."""
+    dateline = _DATELINE.match(simplified(text))
+    return re.sub(r"[,，;；:：、。 ]+$", "", text[dateline.end():] if dateline else text) or text
 
 
 def _other_years(sentence: str, year: int) -> bool:

@@ -171,3 +171,8 @@ def test_a_figure_of_a_thing_no_paragraph_mentions_is_never_decided():
     assert best.features["missing"] == 1.0 and not decided(intent, best)
     kept = candidates(understand("青禾县全年接待游客多少人次?"), [chunk], {})[0]
     assert kept.features["missing"] == 0.0 and decided(intent, kept)
+
+
+def test_a_traditional_dateline_is_dropped_from_the_answer_and_kept_in_the_quote():
+    best = candidates(understand("新館哪天開放?"), [_hit("本報訊(記者 趙明遠)12月1日,市圖書館新館正式對外開放。", 0.9)], {})[0]
+    assert best.text.startswith("12月1日") and best.sentence.startswith("本報訊")
