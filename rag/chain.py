@@ -226,8 +226,8 @@ class Chain:
         k, mode, body_filter = inputs.get("k") or RETRIEVE_K, inputs.get("mode") or "hybrid", inputs.get("body") or ""
         r = self._retrieve_intent(intent, k, mode, body_filter=body_filter)
         if intent.followup and not standalone and not leans_on_history(question):
-            # Read with the earlier turns' place and words, the question may still be about something else ("光绪
-            # 在位多少年?" after two turns about a marathon): when that reading finds no answer and the question read
+            # Read with the earlier turns' place and words, the question may still be about something else ("那座古桥
+            # 修建于哪一年?" after two turns about a marathon): when that reading finds no answer and the question read
             # alone does, it stands alone.
             alone = self.locate(self.resolve_history(question, ()))
             if inputs.get("district"):

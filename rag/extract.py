@@ -565,7 +565,7 @@ def answer_text(span: Span, limit: int = MAX_ANSWER_CHARS) -> str:
 def decided(intent: Intent, span: Span) -> bool:
     """What no score overrules (the fitted confidence decides everything else): an answer about another place, or
     dated to another year than the one asked, is no answer to the question; nor is a figure when the thing it is asked
-    of is a word no paragraph of the index holds ("生产总值" in a corpus that never writes it: `unmatched_words`, with
+    of is a word no paragraph of the index holds ("碳排放总量" in a corpus that never writes it: `unmatched_words`, with
     its paraphrases let through by `counted_as_asked`)."""
     return span.place_ok and span.year_ok and not span.features.get("missing")
 
