@@ -76,7 +76,18 @@ class ExtractiveAnswerer:
         spans = candidates(intent, hits, idf, absent, articles)
         if not spans:
             return [], 0.0
-        return spans, model().confidence_of([s.score for s in spans[:2]], spans[0].features)
+        m = model()
+        if spans[0].chunk.origin == "upload":
+            # An upload (anyone with the page can add one) does not outrank an indexed article that answers the
+            # question: it answers what the indexed articles do not say.
+            for i, s in enumerate(spans):
+                if s.chunk.origin == "upload":
+                    continue
+                runner_up = next((o.score for o in spans if o is not s), s.score - 10.0)
+                if decided(intent, s) and m.confidence_of([s.score, runner_up], s.features) >= m.threshold:
+                    spans = [s, *spans[:i], *spans[i + 1:]]
+                break
+        return spans, m.confidence_of([s.score for s in spans[:2]], spans[0].features)
 
     def best(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> Span | None:
         spans, _ = self.scored(intent, hits, absent)

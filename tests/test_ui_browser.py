@@ -169,7 +169,7 @@ def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_
     whole.click()
     expect(whole).to_have_text("已复制")
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("新增优质学位1.04万个。[1]") and "\n参考文献:\n[1] 景静. 解读二七区人大常委会工作报告" in copied
+    assert copied.split("\n")[0].endswith("新增优质学位1.04万个。[1]") and "\n参考文献:\n[1] 景静. 解读二七区人大常委会工作报告" in copied
     expect(whole).to_have_text("复制答案与参考文献 (GB/T 7714)", timeout=5000)
 
     # A refusal is shown as one, with its badge.
