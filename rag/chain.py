@@ -77,21 +77,16 @@ class ExtractiveAnswerer:
         if not spans:
             return [], 0.0
         m = model()
-        if spans[0].chunk.origin == "upload":
+        sure = m.confidence_of([s.score for s in spans[:2]], spans[0].features)
+        i = next((i for i, s in enumerate(spans) if s.chunk.origin != "upload"), 0)
+        if i:
             # An upload (anyone with the page can add one) does not outrank an indexed article that answers the
             # question: it answers what the indexed articles do not say.
-            for i, s in enumerate(spans):
-                if s.chunk.origin == "upload":
-                    continue
-                runner_up = next((o.score for o in spans if o is not s), s.score - 10.0)
-                if decided(intent, s) and m.confidence_of([s.score, runner_up], s.features) >= m.threshold:
-                    spans = [s, *spans[:i], *spans[i + 1:]]
-                break
-        return spans, m.confidence_of([s.score for s in spans[:2]], spans[0].features)
-
-    def best(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> Span | None:
-        spans, _ = self.scored(intent, hits, absent)
-        return spans[0] if spans else None
+            indexed = [spans[i], *spans[:i], *spans[i + 1:]]
+            indexed_sure = m.confidence_of([s.score for s in indexed[:2]], indexed[0].features)
+            if decided(intent, indexed[0]) and indexed_sure >= m.threshold:
+                return indexed, indexed_sure
+        return spans, sure
 
     def answer(self, r: Retrieved) -> Answer:
         t0 = time.perf_counter()

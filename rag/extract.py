@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from rag.people import names_in, role_in
 from rag.query import _LEADING_CUE, SIZE_ASKED, UNIT_ALIASES, Intent, _segment
+from rag.ranker import model
 from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
 from vectorstore.script import simplified
@@ -371,8 +372,6 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
     `scorer`: features -> score (default: the fitted ranker of rag.ranker).
     """
     if scorer is None:
-        from rag.ranker import model
-
         scorer = model().sentence_logit
     tokens = [*intent.topic, *([intent.person] if intent.person else []), *content_chars(absent & set(intent.topic))]
     context = [*intent.context]
@@ -554,8 +553,6 @@ def answer_text(span: Span, limit: int = MAX_ANSWER_CHARS) -> str:
     """What the answer says: the clause window around the value when the fitted window model is sure enough that it
     holds the answer (rag.ranker.CLAUSE_SURE), else the whole sentence; a sentence too long to be an answer is cut to
     its window all the same (`limit`: an answer of several sides shares one answer's length)."""
-    from rag.ranker import model
-
     whole = _strip_end(span.sentence)
     if span.text == whole or len(whole) > limit or model().clause_suffices(span.features):
         return span.text

@@ -60,19 +60,18 @@ CREATE VIRTUAL TABLE IF NOT EXISTS grams_vocab USING fts5vocab(grams, 'col');
 
 
 def _char(c: str) -> str:
-    """One character as an ASCII token; a Traditional character as its Simplified form (vectorstore.script), so a
-    word is found in either script."""
-    return f"{ord(simplified(c)):06x}"
+    return f"{ord(c):06x}"
 
 
 def _bigrams(text: str) -> list[str]:
-    """The string as overlapping character pairs, each an ASCII token: a phrase of them is a substring."""
+    """The string as overlapping character pairs, each an ASCII token: a phrase of them is a substring. Traditional
+    characters count as their Simplified forms (vectorstore.script), so a word is found in either script."""
     text = simplified(text)
     return [_char(a) + _char(b) for a, b in zip(text, text[1:], strict=False)]
 
 
 def _unigrams(text: str) -> list[str]:
-    return sorted({_char(c) for c in text})
+    return sorted({_char(c) for c in simplified(text)})
 
 
 def _grams_row(c: Chunk) -> tuple[str, str, str, str]:
@@ -366,9 +365,11 @@ class Catalog:
         return frozenset(p for (p,) in self._db().execute("SELECT place FROM named WHERE n > 0"))
 
     def holding(self, text: str, titles: bool = False) -> int:
-        """How many chunks hold `text` in their paragraph (or, with `titles`, in their paragraph or title)."""
+        """How many chunks hold `text` in their paragraph (or, with `titles`, in their paragraph or title); in
+        either script, as the grams are indexed."""
         if not text:
             return 0
+        text = simplified(text)
         db = self._db()
         if len(text) <= 2 and not titles:  # one term: its row count in the vocabulary
             col, term = ("tu", _char(text)) if len(text) == 1 else ("tb", _bigrams(text)[0])
