@@ -115,14 +115,15 @@ def rows_for(pipeline, item: EvalItem) -> tuple[list[dict], list[dict]] | None:
         return [{"f": dict(s.features), "y": int(answerable and holds(s.sentence, item.must)),
                  "w": int(answerable and holds(s.text, item.must))} for s in spans]
 
-    own = rows(candidates(intent, hits, idf, absent, articles, scorer=zero), item.answerable)
+    similarity = answerer.similarity(intent)
+    own = rows(candidates(intent, hits, idf, absent, articles, scorer=zero, similarity=similarity), item.answerable)
     twin: list[dict] = []
     if item.answerable and any(r["y"] for r in own):
         cut = [Hit(replace(h.chunk, text=_cut(h.chunk.text, item.must)), h.score, h.dense_rank, h.keyword_rank,
                    h.extra) for h in hits]
         cut = [h for h in cut if h.chunk.text.strip()]
         twin_articles = {s: _cut(t, item.must) for s, t in articles.items()}
-        twin = rows(candidates(intent, cut, idf, absent, twin_articles, scorer=zero), False)
+        twin = rows(candidates(intent, cut, idf, absent, twin_articles, scorer=zero, similarity=similarity), False)
     return own, twin
 
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
 
 from rag.extract import MAX_ANSWER_CHARS, Span, answer_text, candidates, decided, person_in, verbatim_quote
 from rag.query import BODY_WRITTEN, Intent, leans_on_history, resolve, side_questions, understand
@@ -66,6 +68,12 @@ class ExtractiveAnswerer:
         unseen = math.log(2 * max(self.index.count(), 1) + 2) - 1e-6  # the idf of a word no chunk contains
         return frozenset(t for t in tokens if idf.get(t, 0) >= unseen)
 
+    def similarity(self, intent: Intent) -> Callable[[list[str]], np.ndarray]:
+        """Sentences -> their cosine with the question as the search embedded it (vectorstore.sentences)."""
+        query = np.asarray(self.index.query_vector(dense_query(intent, "")), dtype=np.float32)
+        query /= np.linalg.norm(query) or 1.0
+        return lambda texts: self.index.sentence_vectors.get(texts) @ query if texts else np.zeros(0)
+
     def scored(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> tuple[list[Span], float]:
         """Every candidate sentence of the hits, best first by the fitted ranker, and the calibrated confidence
         that the first one answers (rag.ranker); `absent` is self.absent(intent), which the caller needs too."""
@@ -73,7 +81,7 @@ class ExtractiveAnswerer:
             return [], 0.0
         idf = self.index.idf((*intent.topic, *intent.context, intent.person))
         articles = {h.chunk.source: self.index.article_text(h.chunk.source) for h in hits}
-        spans = candidates(intent, hits, idf, absent, articles)
+        spans = candidates(intent, hits, idf, absent, articles, similarity=self.similarity(intent))
         if not spans:
             return [], 0.0
         m = model()

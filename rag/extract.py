@@ -20,10 +20,10 @@ from rag.ranker import model
 from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
 from vectorstore.places import stem
 from vectorstore.script import simplified
+from vectorstore.sentences import sentences
 from vectorstore.types import Chunk, Hit
 
 MAX_ANSWER_CHARS = 160  # a sentence longer than this is cut to its clause window: a paragraph's worth is no answer
-_SENTENCE = re.compile(r"[^。!?;！？；]+(?:[。!?;！？；]+[”」』\"]?|$)")
 _CLAUSE_BREAK = set(",，;；:：")
 _OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
 
@@ -58,10 +58,6 @@ class Span:
     # is asked of and carries the figure ("救护车4辆" of an article whose other paragraphs name the accident); else 0
     article_coverage: float = 0.0
     features: Mapping[str, float] = field(default_factory=dict, compare=False, repr=False)
-
-
-def sentences(text: str) -> list[str]:
-    return [m.group(0) for m in _SENTENCE.finditer(text) if m.group(0).strip()]
 
 
 def verbatim_quote(chunk: Chunk, sentence: str, window: str) -> str:
@@ -335,6 +331,7 @@ FEATURES = (
     "prev_cov", "next_cov", "typed_q", "typed_miss", "want_fact", "focused", "anchored", "missing",
     "inv_rank", "inv_dense_rank", "inv_kw_rank", "dense", "dense_gap", "body_same", "body_other",
     "year_chunk_other", "year_sent_other", "place_other", "first_sent", "log_len", "absent_share", "upload",
+    "sdense", "sdense_gap", "inv_sdense_rank",
 )
 
 # What tells whether the clause window around the value suffices as the answer, or the whole sentence is needed.
@@ -362,7 +359,8 @@ def _longest_shared(core: str, sentence: str, longest: int = 24) -> int:
 
 def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float],
                absent: frozenset[str] = frozenset(), articles: Mapping[str, str] | None = None,
-               scorer: Callable[[Mapping[str, float]], float] | None = None) -> list[Span]:
+               scorer: Callable[[Mapping[str, float]], float] | None = None,
+               similarity: Callable[[list[str]], Sequence[float]] | None = None) -> list[Span]:
     """Every sentence of the retrieved passages as an answer candidate with its features, best first.
 
     `hits`: search hits best first (plain chunks are taken as ranked, with no retrieval scores).
@@ -370,6 +368,8 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
     `articles`: each chunk's whole article by source; the question's subject may be named only in another paragraph
     ("青岩理工学院…申请了几件专利" answered by "累计申请专利12件" of the article about it).
     `scorer`: features -> score (default: the fitted ranker of rag.ranker).
+    `similarity`: sentences -> their cosine with the question, each embedded on its own (vectorstore.sentences);
+    without it the three `sdense` features are left out, which the fitted model reads as average.
     """
     if scorer is None:
         scorer = model().sentence_logit
@@ -462,6 +462,12 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
         for r in rows:
             r["cov_gap"] = r["cov"] - best_cov
             r["bigram_gap"] = r["bigram"] - best_gram
+        if similarity is not None:
+            sims = [float(x) for x in similarity([s.sentence for s in spans])]
+            order = sorted(range(len(sims)), key=lambda i: -sims[i])
+            best_sim = sims[order[0]]
+            for place, i in enumerate(order):
+                rows[i].update(sdense=sims[i], sdense_gap=best_sim - sims[i], inv_sdense_rank=1.0 / (1 + place))
     out = [replace(s, score=scorer(r), features=r) for s, r in zip(spans, rows, strict=True)]
     out.sort(key=lambda s: -s.score)
     return out

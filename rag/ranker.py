@@ -46,9 +46,10 @@ class Linear:
                 "bias": round(self.bias, 6)}
 
     def logit(self, row: Mapping[str, float]) -> float:
+        """The log-odds; a feature the row lacks counts as its fitted mean (it neither adds nor takes away)."""
         z = self.bias
         for name, mu, sd, w in zip(self.features, self.mean, self.scale, self.weights, strict=True):
-            z += w * (float(row.get(name, 0.0)) - mu) / sd
+            z += w * (float(row.get(name, mu)) - mu) / sd
         return z
 
 

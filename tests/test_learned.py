@@ -48,9 +48,19 @@ def test_model_file_names_every_feature_and_a_threshold():
 def test_candidates_carry_every_feature_and_rank_by_the_scorer():
     intent = understand("青禾县新修了多少公里道路?")
     chunk = _chunk("青禾县今年新修农村道路120公里。全县还新建了3座桥。", district="青禾县")
-    spans = candidates(intent, [chunk], {"道路": 3.0, "新修": 3.0})
+    near = {"青禾县今年新修农村道路120公里。": 0.9, "全县还新建了3座桥。": 0.7}
+    spans = candidates(intent, [chunk], {"道路": 3.0, "新修": 3.0},
+                       similarity=lambda texts: [near[t] for t in texts])
     assert all(set(FEATURES) <= set(s.features) and set(WINDOW_FEATURES) <= set(s.features) for s in spans)
     assert "120公里" in spans[0].text
+    assert [(s.features["sdense"], s.features["inv_sdense_rank"]) for s in spans] == [(0.9, 1.0), (0.7, 0.5)]
+    assert spans[1].features["sdense_gap"] == pytest.approx(0.2)
+    # without sentence vectors the three features are left out, and the model reads a missing feature as its mean
+    plain = candidates(intent, [chunk], {"道路": 3.0, "新修": 3.0})
+    assert not {"sdense", "sdense_gap", "inv_sdense_rank"} & set(plain[0].features)
+    m = ranker.model().ranker
+    at_mean = {**plain[0].features, **{f: m.mean[m.features.index(f)] for f in ("sdense", "sdense_gap", "inv_sdense_rank")}}
+    assert m.logit(plain[0].features) == pytest.approx(m.logit(at_mean))
     # the order is the scorer's: a scorer that prefers short sentences puts the other first
     flipped = candidates(intent, [chunk], {"道路": 3.0, "新修": 3.0}, scorer=lambda f: -f["log_len"])
     assert flipped[0].sentence.startswith("全县")

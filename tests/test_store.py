@@ -20,6 +20,7 @@ from vectorstore.catalog import Catalog, meta_key
 from vectorstore.chunking import chunk_document
 from vectorstore.embedding import Embedder
 from vectorstore.reading import read_source
+from vectorstore.sentences import sentences
 from vectorstore.store import Index
 
 pytestmark = pytest.mark.slow
@@ -56,7 +57,11 @@ class ReusingEmbedder(Embeddings):
 @pytest.fixture(scope="module")
 def known_vectors(corpus_index: Index) -> dict[str, list[float]]:
     got = corpus_index.vectorstore.get(include=["documents", "embeddings"])
-    return {doc: [float(x) for x in vec] for doc, vec in zip(got["documents"], got["embeddings"], strict=True)}
+    known = {doc: [float(x) for x in vec] for doc, vec in zip(got["documents"], got["embeddings"], strict=True)}
+    # and each sentence's own vector, which ingest stores too (vectorstore.sentences)
+    said = sorted({s for doc in got["documents"] for s in sentences(doc)} - set(known))  # a paragraph's own first
+    known.update(zip(said, corpus_index.sentence_vectors.get(said).tolist(), strict=True))
+    return known
 
 
 @pytest.fixture

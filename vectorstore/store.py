@@ -28,6 +28,7 @@ from vectorstore.chunking import CHUNKER, chunk_document
 from vectorstore.errors import StoreError, first_line, mask_url, scrub
 from vectorstore.keyword import tokenize
 from vectorstore.reading import UnreadableFile, discover, read_source
+from vectorstore.sentences import SentenceVectors
 from vectorstore.types import Chunk, Hit
 
 RRF_K = 60
@@ -89,7 +90,9 @@ class Index:
         self._checked = 0.0
         self._step_lock = threading.Lock()
         self._catalog: Catalog | None = None
+        self._sentences: SentenceVectors | None = None
         self._cache: dict = {}  # values derived from the catalog, for the current generation
+        self._queries: dict[str, list[float]] = {}  # the last questions' vectors (search, then the answerer)
 
     # -- opening ---------------------------------------------------------
     @property
@@ -197,6 +200,24 @@ class Index:
             shutil.rmtree(self.home / "keyword", ignore_errors=True)  # the bm25s index of earlier versions
             self._catalog = Catalog(self.home / "catalog" / f"{name}.sqlite", CHUNKER)
         return self._catalog
+
+    @property
+    def sentence_vectors(self) -> SentenceVectors:
+        """Every indexed sentence's own vector (vectorstore.sentences), in a file beside the catalog."""
+        if self._sentences is None:
+            path = self.catalog.path
+            self._sentences = SentenceVectors(path.with_name(path.stem + ".sentences.sqlite"), self.embedder)
+        return self._sentences
+
+    def query_vector(self, text: str) -> list[float]:
+        """The question's vector, embedded once for the search and the answerer alike."""
+        vec = self._queries.get(text)
+        if vec is None:
+            vec = self.embedder.embed_query(text)
+            if len(self._queries) >= 64:
+                self._queries.clear()
+            self._queries[text] = vec
+        return vec
 
     def _in_step(self) -> Catalog:
         """The catalog, checked against Chroma once per store generation and caught up if it differs."""
@@ -363,8 +384,22 @@ class Index:
             generation = uuid.uuid4().hex
             cat.apply(remove=delete, add=[*updates, *new_chunks], generation=generation, mark=mark)
             self._set_generation(generation)
+        self._fill_sentences(new_chunks, progress)
         return IngestReport(added=len(new_chunks), unchanged=unchanged, removed=len(delete), updated=len(updates),
                             chunks=cat.count(), files=len(seen_paths), skipped=skipped)
+
+    def _fill_sentences(self, new_chunks: list[Chunk], progress: Progress | None = None) -> None:
+        """Embed the sentences of the new chunks; once per store generation, those of every chunk (a store
+        from before sentence vectors, chunks another client added): after this no question embeds a sentence."""
+        vectors = self.sentence_vectors
+        generation = self.generation()
+        if vectors.filled() == generation:
+            return
+        if new_chunks and vectors.filled():
+            vectors.add((c.text for c in new_chunks), progress)
+        else:
+            vectors.add((c.text for c in self._in_step().all()), progress)
+        vectors.mark_filled(generation)
 
     def add_embedded(self, chunks: list[Chunk], vectors) -> None:
         """Add chunks whose vectors are already computed (an import from another store, the scale benchmark),
@@ -390,7 +425,7 @@ class Index:
         """
         if not self.count():
             return []
-        vec = self.embedder.embed_query(query)
+        vec = self.query_vector(query)
         if where:
             few = self._in_step().ids_matching(where, limit=EXACT_BELOW + 1)  # a wide filter is not read whole
             if len(few) <= EXACT_BELOW:
@@ -492,5 +527,7 @@ def _same_text(text: str) -> str:
 
 def _langchain_embeddings(embedder):
     """LangChain's `Embeddings` for the store's model (tests pass one directly)."""
-    as_langchain = getattr(embedder, "as_langchain", None)
-    return as_langchain() if as_langchain else embedder
+    from vectorstore.embedding import Embedder
+    from vectorstore.langchain_embeddings import EmbedderEmbeddings
+
+    return EmbedderEmbeddings(embedder) if isinstance(embedder, Embedder) else embedder
