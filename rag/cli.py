@@ -1,4 +1,5 @@
-"""The `rag` command (../shared/CLI.md): ingest, search, ask, ui, serve, eval, doctor — thin shells over the pipeline."""
+"""The `rag` command (../shared/CLI.md): ingest, search, ask and doctor here, thin shells over the pipeline; the
+packages above the core add theirs (ui, serve, eval) through the `rag.commands` entry points (see `Group`)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,32 @@ def _emit(obj) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
+COMMANDS_GROUP = "rag.commands"
+
+
+def _plugins() -> dict:
+    """The commands other packages add (entry points of COMMANDS_GROUP: name -> a click command), not loaded yet."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_GROUP)}
+
+
 class Group(click.Group):
-    """Errors become one line on stderr, never a traceback: exit 2 for what the user can fix (RagError, a store
-    or model that cannot open), 1 for a failure of ours (RAG_DEBUG=1 shows its traceback)."""
+    """The registration point, and one error policy for every command.
+
+    Commands of the packages above the core (the UI, the eval suite) are entry points of the `rag.commands` group,
+    as simonw/llm's plugins are; they are looked up only when a name is not one of ours, so `rag ask` never
+    reads package metadata. Errors become one line on stderr, never a traceback: exit 2 for what the user can
+    fix (RagError, a store or model that cannot open), 1 for a failure of ours (RAG_DEBUG=1 shows its traceback)."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugins()})
+
+    def get_command(self, ctx, name: str):
+        command = super().get_command(ctx, name)
+        if command is None and (ep := _plugins().get(name)) is not None:
+            command = ep.load()
+        return command
 
     def invoke(self, ctx):
         from vectorstore.errors import ModelError, StoreError
@@ -224,52 +248,6 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
-@click.option("--port", default=7860, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--auth", default=None, help="user:password required to open the page (with a non-loopback host).")
-@click.option("--insecure", is_flag=True, help="Serve a non-loopback host without --auth (anyone who reaches it can upload).")
-def ui(host: str, port: int, auth: str | None, insecure: bool) -> None:
-    """The Gradio chat UI."""
-    from ui.net import is_loopback, normal_host
-
-    credentials = None
-    if auth:
-        if ":" not in auth or auth.startswith(":") or auth.endswith(":"):
-            raise click.BadParameter("use --auth user:password", param_hint="--auth")
-        credentials = tuple(auth.split(":", 1))
-    host = normal_host(host)
-    if not is_loopback(host) and not credentials and not insecure:
-        raise RagError(f"--host {host} serves the chat and its upload to the network; add --auth user:password "
-                       "(or --insecure to serve it without a password)")
-    from rag.settings import Settings
-    from ui.app import launch
-
-    launch(Settings.from_env(), host=host, port=port, auth=credentials)
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind; 0.0.0.0 exposes it.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--api-key", "api_key", default=None,
-              help="Bearer token every request must send (default: RAG_API_KEY; unset: none asked).")
-@click.option("--insecure", is_flag=True, help="Serve a non-loopback host without an API key.")
-def serve(host: str, port: int, api_key: str | None, insecure: bool) -> None:
-    """An OpenAI-compatible chat endpoint (/v1/models, /v1/chat/completions) whose answers keep their citations."""
-    from rag.settings import Settings
-    from ui.net import is_loopback, normal_host
-
-    settings = Settings.from_env()
-    key = api_key or settings.api_key
-    host = normal_host(host)
-    if not is_loopback(host) and not key and not insecure:
-        raise RagError(f"--host {host} serves the corpus to the network; add --api-key KEY (or RAG_API_KEY), "
-                       "or --insecure to serve it without one")
-    from ui.openai_api import serve as run
-
-    run(settings, host=host, port=port, api_key=key)
-
-
-@main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def doctor(as_json: bool) -> None:
     """Where things are and whether they work."""
@@ -315,13 +293,3 @@ def doctor(as_json: bool) -> None:
         sys.exit(1)
 
 
-def _register_optional() -> None:
-    """`rag eval` lives with the eval suite."""
-    try:
-        from evals.command import eval_command
-    except ImportError:
-        return
-    main.add_command(eval_command, "eval")
-
-
-_register_optional()

@@ -1,10 +1,9 @@
-"""Answers and their citations: what the chain returns to the CLI, the UI and the evals."""
+"""Answers and their citations: what the chain returns to the CLI, the UI and the evals. Plain data: how a
+citation is written out for a reader (GB/T 7714, Markdown, CSL-JSON) is rag.cite's."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-
-from rag import cite
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,6 @@ class Citation:
     date: str = ""  # ISO 8601, as precise as known: "2021-02-05", "2021-02", "2021"
     url: str = ""
     page: str = ""  # the page (版次) of the paper
-
-    def formatted(self) -> str:
-        """A citation a journalist can paste: the quote in 「」, its article as a GB/T 7714 reference, the paragraph."""
-        return cite.formatted(self)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ def test_markdown_keeps_text_literal() -> None:
 
 def test_formatted_is_the_footnote_in_plain_text() -> None:
     c = citation(**ONLINE)
-    assert c.formatted() == ("「新增优质学位1.04万个。」——景静. 解读区人大常委会工作报告[N/OL]. 某某日报, 2021-02-05(5). "
+    assert cite.formatted(c) == ("「新增优质学位1.04万个。」——景静. 解读区人大常委会工作报告[N/OL]. 某某日报, 2021-02-05(5). "
                              "https://example.com/a_b.html. (a.txt, 第3段)")
 
 

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from rag import cite
 from rag.errors import RagError
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import Settings
@@ -79,11 +80,11 @@ def _text(content: Any, where: str) -> str:
 
 
 def content(answer: Answer) -> str:
-    """The message text: the answer with its [n] markers, then each source as `[n] Citation.formatted()`
+    """The message text: the answer with its [n] markers, then each source as `[n] rag.cite.formatted(citation)`
     (the quote, its article's reference and paragraph), a paragraph each so Markdown keeps them apart."""
     if not answer.citations:
         return answer.answer
-    sources = "\n\n".join(f"[{c.n}] {c.formatted()}" for c in answer.citations)
+    sources = "\n\n".join(f"[{c.n}] {cite.formatted(c)}" for c in answer.citations)
     return f"{answer.answer}\n\n{SOURCES_HEADING}\n\n{sources}"
 
 

