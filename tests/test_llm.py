@@ -21,7 +21,7 @@ from rag.llm import SYSTEM, LLMAnswerer, chat_model, messages, sources_block
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
-from ui.app import ALL, respond
+from ui.chat import ALL, respond
 from vectorstore.store import Index
 from vectorstore.types import Chunk, Hit
 

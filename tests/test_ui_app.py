@@ -1,5 +1,6 @@
 """The chat UI's plain functions: respond over the real pipeline, source cards, uploads, the eval view."""
 
+import html
 import json
 import re
 from pathlib import Path
@@ -11,19 +12,11 @@ from rag import cite
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Citation
-from ui import app
-from ui.app import (
-    ALL,
-    PENDING,
-    build_demo,
-    eval_view,
-    find_eval_file,
-    format_answer,
-    ingest_uploads,
-    render_sources,
-    respond,
-    user_turns,
-)
+from ui import evalview
+from ui.app import build_demo
+from ui.chat import ALL, LOADING, PENDING, Loader, format_answer, render_card, render_sources, respond, user_turns
+from ui.documents import MAX_UPLOAD_BYTES, ingest_uploads
+from ui.evalview import eval_view, find_eval_file
 from ui.net import is_loopback, server_name
 
 ARTICLE = """金水区人大常委会工作报告解读
@@ -49,8 +42,6 @@ def _run(message, history=(), district=ALL, body=ALL, k=5, pipeline=None) -> lis
 
 def _visible(markup: str) -> str:
     """What a reader sees: tags dropped, character references decoded."""
-    import html
-
     return html.unescape(re.sub(r"<[^>]+>", "", markup))
 
 
@@ -128,7 +119,7 @@ def test_card_marks_the_quote_inside_its_paragraph_and_escapes_everything():
     # whitespace differences between quote and paragraph do not lose the highlight
     assert "甲句。<mark>乙&lt;b&gt;句</mark>。丙" in html_
     assert 'id="src-4-1"' in html_ and 'data-turn="4"' in html_
-    assert f'data-cite="{app.html.escape(c.formatted(), quote=True)}"' in html_
+    assert f'data-cite="{html.escape(cite.formatted(c), quote=True)}"' in html_
 
 
 def test_card_shows_where_and_when_it_was_published_and_the_answer_copies_as_the_cli_prints():
@@ -137,8 +128,8 @@ def test_card_shows_where_and_when_it_was_published_and_the_answer_copies_as_the
     html_ = render_sources(a)
     assert "某某日报 2021-02-05 第5版" in html_
     assert '<a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer">原文</a>' in html_
-    for text in (cite.gbt7714(a), cite.markdown(a), c.formatted()):
-        assert f'data-cite="{app.html.escape(text, quote=True)}"' in html_
+    for text in (cite.gbt7714(a), cite.markdown(a), cite.formatted(c)):
+        assert f'data-cite="{html.escape(text, quote=True)}"' in html_
     # a refusal's nearest paragraph is not offered as the answer's source
     assert "rag-copy-gbt" not in render_sources(Answer("q", "没有。最接近的段落见[1]。", True, [c]))
     assert 'href="javascript' not in render_sources(Answer("q", "a[1]", False, [_citation(url="javascript:alert(1)")]))
@@ -174,7 +165,7 @@ def test_user_turns_reads_gradio_messages_oldest_first():
 # -- uploads ----------------------------------------------------------------------
 def test_uploads_are_checked_before_anything_is_indexed(tmp_path):
     (tmp_path / "a.pdf").write_bytes(b"%PDF")
-    (tmp_path / "big.txt").write_bytes(b"a" * (app.MAX_UPLOAD_BYTES + 1))
+    (tmp_path / "big.txt").write_bytes(b"a" * (MAX_UPLOAD_BYTES + 1))
     (tmp_path / "empty.md").write_bytes(b"")
     files = [tmp_path / "a.pdf", tmp_path / "big.txt", tmp_path / "empty.md"]
     status, problems = ingest_uploads(files, pipeline=None, upload_dir=tmp_path / "uploads")
@@ -222,8 +213,8 @@ def test_an_upload_neither_replaces_nor_impersonates_an_article(corpus_index, tm
     assert answer.citations[0].origin != "upload"
     hit = next(h for h in p.search("二七区今年新增优质学位99万个", k=8) if "99万" in h.chunk.text)
     assert hit.chunk.source == fake.name and hit.chunk.origin == "upload" and hit.chunk.ingested
-    card = app.render_card(Citation(1, fake.name, 1, "", "二七区", "二七区今年新增优质学位99万个。", 1.0,
-                                    origin="upload", ingested=hit.chunk.ingested))
+    card = render_card(Citation(1, fake.name, 1, "", "二七区", "二七区今年新增优质学位99万个。", 1.0,
+                                origin="upload", ingested=hit.chunk.ingested))
     assert "用户上传" in card
 
     # Another file under a taken name is another document, beside the first; the same file again is a no-op.
@@ -254,9 +245,9 @@ def test_a_question_sent_while_the_index_opens_shows_a_note_then_its_answer(pipe
             gate.wait(10)
             super().warm_up()
 
-    loader = app.Loader(Slow(pipeline.settings)).start()
+    loader = Loader(Slow(pipeline.settings)).start()
     steps = respond("二七区新增多少学位?", [], ALL, ALL, 5, loader.pipeline, loader=loader)
-    assert next(steps) == (app.LOADING, "")  # shown at once, while loading is held back
+    assert next(steps) == (LOADING, "")  # shown at once, while loading is held back
     assert not loader.done.is_set()
     gate.set()
     text, sources = list(steps)[-1]
@@ -268,7 +259,7 @@ def test_a_store_that_cannot_open_is_said_in_the_chat_not_a_dead_page(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder", encoding="utf-8")
     base = Settings.from_env()
-    loader = app.Loader(Pipeline(Settings(home=blocked, cache_dir=base.cache_dir, embed_model=base.embed_model)))
+    loader = Loader(Pipeline(Settings(home=blocked, cache_dir=base.cache_dir, embed_model=base.embed_model)))
     loader.start().done.wait(60)
     assert loader.error
     text, sources = list(respond("二七区新增多少学位?", [], ALL, ALL, 5, loader.pipeline, loader=loader))[-1]
@@ -287,7 +278,7 @@ def test_eval_view_shows_overall_and_per_type_charts(tmp_path):
 
 
 def test_eval_view_without_a_run_or_with_a_broken_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(app, "EVAL_FILES", (tmp_path / "last_run.json", tmp_path / "baseline.json"))
+    monkeypatch.setattr(evalview, "EVAL_FILES", (tmp_path / "last_run.json", tmp_path / "baseline.json"))
     assert eval_view()[0].startswith("no eval run yet")
     (tmp_path / "baseline.json").write_text('{"overall": {"mrr": 0.9}}', encoding="utf-8")
     assert "| mrr | 90.0% |" in eval_view()[0]
