@@ -33,7 +33,7 @@ from vectorstore.types import Chunk, Hit
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from rag.chain import ExtractiveAnswerer, Retrieved
+    from rag.answerer import ExtractiveAnswerer, Retrieved
     from rag.settings import Settings
 
 MAX_SOURCES = 6  # passages given to the model, best first, the sides of a comparison interleaved
@@ -363,7 +363,7 @@ class LLMAnswerer:
         return replace(fallback, verified=False, warnings=tuple(dict.fromkeys(warnings)), timings_ms=timings)
 
     def _citations(self, shown: Sequence[str], renumber: dict[int, int], by_n: dict[int, Source]) -> list[Citation]:
-        from rag.chain import citation
+        from rag.answerer import citation
 
         out = []
         for n, new in sorted(renumber.items(), key=lambda kv: kv[1]):

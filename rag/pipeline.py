@@ -53,7 +53,7 @@ class Pipeline:
         """Extractive answers; with RAG_LLM_BASE_URL and RAG_LLM_MODEL, a chat model's, checked (rag.llm)."""
         if not self.settings.llm_configured:
             return Chain(self.index)
-        from rag.chain import ExtractiveAnswerer
+        from rag.answerer import ExtractiveAnswerer
         from rag.llm import LLMAnswerer, chat_model
 
         return Chain(self.index, LLMAnswerer(chat_model(self.settings), ExtractiveAnswerer(self.index), self.settings))

@@ -301,3 +301,11 @@ def resolve(intent: Intent, previous: Intent | None, previous_person: str = "") 
         carried = replace(carried, context=tuple(t for t in (*previous.topic, *previous.context)
                                                  if t not in intent.topic)[:6])
     return carried
+
+
+def dense_query(intent: Intent, district: str) -> str:
+    """The text embedded for dense search: a follow-up gets its carried place and topic."""
+    if not intent.followup:
+        return intent.text
+    extra = " ".join(x for x in (district, intent.body, *intent.context[:4], intent.person) if x and x not in intent.text)
+    return f"{extra} {intent.text}".strip()

@@ -16,7 +16,8 @@ import pytest
 from llm_server import Reply, number_of, scripted_llm, source_numbers, system_of, user_of
 
 from rag import llm as llm_mode
-from rag.chain import Chain, ExtractiveAnswerer
+from rag.answerer import ExtractiveAnswerer
+from rag.chain import Chain
 from rag.llm import SYSTEM, LLMAnswerer, chat_model, messages, sources_block
 from rag.pipeline import Pipeline
 from rag.settings import Settings
