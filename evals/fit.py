@@ -87,7 +87,7 @@ def article_of(item: EvalItem, collection: Collection) -> str:
 
 
 def _cut(chunk_text: str, must: Sequence[Sequence[str]]) -> str:
-    from rag.extract import sentences
+    from vectorstore.sentences import sentences
 
     return "".join(s for s in sentences(chunk_text) if not holds(s, must))
 

@@ -1,39 +1,29 @@
-"""Extractive answers: the shortest run of clauses that carries a value of the wanted type next to the question's
-words, cited with the verbatim sentence it stands in.
+"""The candidates stage: every sentence of the retrieved passages as an answer candidate (`Span`) with the
+features the fitted ranker scores it by (`FEATURES`, rag.ranker), and the checks no score overrules (`decided`).
 
-Scoring is a pure function of the question (rag.query.Intent) and the retrieved chunks; every weight is named here.
-The weights were set on the bundled dev and project sets, evals/news-dev.jsonl, evals/wide.jsonl and evals/fresh.jsonl;
-evals/holdout.jsonl was measured once before anyone read it (see the README's figures).
+Inside a sentence, the value that answers and the clause window around it are rag.window's; how much of the
+question a text holds is rag.matching's; the asked thing is read from the question by rag.query.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from rag.people import names_in, role_in
-from rag.query import _LEADING_CUE, SIZE_ASKED, UNIT_ALIASES, Intent, _segment
+from rag.matching import FUNCTION_CHARS, content_chars, coverage, whole_words, word_weight
+from rag.people import names_in
+from rag.query import Intent, asked_head, asked_object, unmatched_words
 from rag.ranker import model
-from rag.values import EXTRACTORS, Value, figures, ordinals, things, titled
+from rag.values import Value
+from rag.window import TITLE_WORD_SHARE, pick_value, strip_end, values, window_for
 from vectorstore.places import stem
 from vectorstore.script import simplified
 from vectorstore.sentences import sentences
 from vectorstore.types import Chunk, Hit
 
 MAX_ANSWER_CHARS = 160  # a sentence longer than this is cut to its clause window: a paragraph's worth is no answer
-_CLAUSE_BREAK = set(",，;；:：")
-_OPEN, _CLOSE = "“‘《(「『【(", "”’》)」』】)"
-
-TITLE_WORD_SHARE = 0.3  # a question word the article's title holds, in an answer window (set by reading answers)
-W_CLAUSE = 0.04  # per extra clause in an answer window: shorter answers first
-# --- weights of the value picked inside a sentence (on top of how well its type fits) ------------------------------
-W_OWN_CLAUSE = 0.5  # share of the question's word weight in the value's own clause
-W_NEAR = 0.25  # the question's words near the value, nearer ones more
-OTHER_MEASURE = 0.3  # how well a figure fits when the question names a measure (面积) and the figure's unit is not one
-UNSEEN_WEIGHT = 3.0  # idf of a word no paragraph holds, before the index says otherwise
 LEAD_SHARE = 0.9  # a sentence naming the thing asked, after a semicolon, shares the subject of the clauses before it
 # ("今年一季度,全县生猪出栏12万头;平均收购价为每公斤14元")
 
@@ -80,234 +70,6 @@ def verbatim_quote(chunk: Chunk, sentence: str, window: str) -> str:
         return max(0, min(a + len(pieces[i]), at + len(window)) - max(a, at))
 
     return pieces[max(range(len(pieces)), key=overlap)].strip()
-
-
-def clauses(sentence: str) -> list[str]:
-    """Split at commas, semicolons and colons that are not inside quotes or brackets, nor between digits (a clock
-    time "20:30", a score "3:1", a number "1,200")."""
-    out, depth, cur = [], 0, ""
-    for i, ch in enumerate(sentence):
-        if ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth = max(0, depth - 1)
-        cur += ch
-        within_number = 0 < i < len(sentence) - 1 and sentence[i - 1].isdigit() and sentence[i + 1].isdigit()
-        if depth == 0 and ch in _CLAUSE_BREAK and not within_number:
-            out.append(cur)
-            cur = ""
-    if cur:
-        out.append(cur)
-    return out
-
-
-def _weight(token: str, idf: dict[str, float]) -> float:
-    return idf.get(token, UNSEEN_WEIGHT if len(token) > 1 else 1.0)
-
-
-@functools.lru_cache(maxsize=256)
-def _whole_words(tokens: tuple[str, ...]) -> tuple[str, ...]:
-    """The tokens that are no part of a longer one (asked for every candidate sentence of a question)."""
-    return tuple(t for t in dict.fromkeys(tokens) if t and not any(t != o and t in o for o in tokens))
-
-
-# Characters that carry no content on their own (particles, directions, modal verbs, prepositions, pronouns).
-_FUNCTION_CHARS = frozenset("了的得地着过下上来去在是有个和与及把被就都也还又很最多少些么吗呢吧啊这那其此该能会要可将让给对从向")
-
-
-def content_chars(words: Iterable[str]) -> list[str]:
-    """The content characters of question words no paragraph holds: mostly a cut jieba made in colloquial speech
-    ("雪下了多少毫米" -> 雪下 -> 雪), so a sentence holding them is credited with part of the word (coverage)."""
-    return list(dict.fromkeys(c for w in words if len(w) > 1 and re.fullmatch(r"[\u4e00-\u9fff]+", w)
-                              for c in w if c not in _FUNCTION_CHARS))
-
-
-def coverage(tokens: Sequence[str], text: str, idf: dict[str, float]) -> float:
-    """Share of the question's word weight the text holds, counting each whole word once.
-
-    jieba's search mode adds the parts of a long word ("理工学院" -> 理工, 学院, 工学院); a whole word the text lacks
-    is credited with the share of its characters that its parts found ("诈骗案" by 诈骗: 2/3), so parts neither
-    swamp the score nor go unseen.
-    """
-    whole = _whole_words(tuple(tokens))
-    if not whole:
-        return 0.0
-    total = got = 0.0
-    for w in whole:
-        weight = _weight(w, idf)
-        total += weight
-        if w in text:
-            got += weight
-        else:
-            parts = [t for t in tokens if t != w and t in w and t in text]
-            got += weight * max((len(t) / len(w) for t in parts), default=0.0)
-    return got / total if total else 0.0
-
-
-# The units a measure is written in, for a figure asked by the measure's name or a size word ("广场面积有多大?" is
-# answered by "3.5万平方米", not by "120棵"; "大坝有多高?" by metres). Plain Chinese measurement vocabulary.
-_DIMENSIONS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple((re.compile(a), u) for a, u in (
-    (r"面积|占地", ("平方", "亩", "公顷", "平米")),
-    (r"长度|全长|距离|里程|路程|多长$|多远$", ("公里", "千米", "米", "里")),
-    (r"高度|海拔|多高$|深度|多深$|宽度|多宽$|厚度|多厚$", ("米", "公里", "千米", "厘米", "毫米")),
-    (r"重量|产量|总产|多重$", ("吨", "公斤", "千克", "克", "斤")),
-    (r"降雨量|降水量|雨量", ("毫米", "厘米")),
-    (r"速度|时速|多快$", ("公里", "千米", "米", "节")),
-    (r"价格|均价|单价|房价|票价|价钱", ("元", "美元")),
-    (r"温度|气温|体温", ("℃", "°C", "摄氏度", "度")),
-    (r"容量|库容|蓄水量|水量", ("立方米", "方", "升", "吨")),
-    (r"年龄|年纪|岁数", ("岁", "周岁")),
-))
-
-
-def asked_dimension(question: str) -> tuple[str, ...]:
-    """The units the figure asked for is written in, when the question names a measure ("面积", "多高"); ()."""
-    m = re.search(SIZE_ASKED, question)
-    asked = asked_object(question) + (m.group(0) if m else "")
-    return next((units for pattern, units in _DIMENSIONS if pattern.search(asked)), ())
-
-
-def unit_fits(asked: str, written: str, also: Sequence[str] = ()) -> bool:
-    """Does a figure's unit answer the measure word asked ("多少人" by "80名", "多少公里" by "12.5公里")?
-    `also`: the question's alternative measure words ("多少次(项)")."""
-    if not asked:
-        return True
-    return any(written.startswith(u) for a in (asked, *also) for u in UNIT_ALIASES.get(a, (a,)))
-
-
-def values(intent: Intent, text: str, chunk: Chunk | None = None) -> list[tuple[Value, float]]:
-    """The values in the text that can answer the question, each with how well it fits (0..1]."""
-    want = intent.want
-    if want == "person":
-        roles = ("记者",) if intent.reporter else intent.roles
-        after = [(v, 1.0) for v in names_in(text, roles)]
-        if after or not roles or intent.reporter or not any(role_in(text, r) for r in roles):
-            return after
-        # "王小明…获得男子跳远冠军", "周海燕担任审判长": the name written before the role.
-        return [(v, 0.7) for v in names_in(text) if v.text not in roles]
-    if want == "number":
-        out = []
-        dims = () if intent.unit else asked_dimension(intent.text)
-        for v in figures(text):
-            # Papers write counts in digits; a lone 一/两 is mostly a word ("一个主会场+两个分会场"), "三千多万" a count.
-            written = 1.0 if v.text[0].isdigit() or len(v.text.rstrip("多余")) > 1 else 0.5
-            if intent.unit:
-                if unit_fits(intent.unit, v.unit, intent.units):
-                    # "个" asked: "3200个" over "9所"
-                    exact = 1.0 if v.unit.startswith(intent.units or (intent.unit,)) else 0.7
-                    out.append((v, exact * written))
-            elif v.unit and not v.unit.startswith(("%", "％", "个百分点")):
-                # a measure asked by name: a figure in another unit is hardly it ("120棵" for 面积)
-                out.append((v, written if not dims or v.unit.startswith(dims) else written * OTHER_MEASURE))
-        return out
-    if want == "money":
-        return [(v, 1.0) for v in EXTRACTORS[want](text)]
-    if want == "ordinal":
-        return [(v, 1.0) for v in ordinals(text) if not intent.unit or unit_fits(intent.unit, v.unit, intent.units)]
-    if want in ("entity", "name") and intent.head:
-        # a quoted name of the asked kind ("《野生动物保护法》" for 哪部法律), a name ending in it ("青石路小学" for
-        # 学校), any other quoted name last
-        quoted = titled(text)
-        kind = [(v, 1.0) for v in quoted if v.text.strip("“”《》")[-1:] in intent.head]
-        return kind + [(v, 0.9) for v in things(text, intent.head)] + [(v, 0.5) for v in quoted]
-    if want == "percent":  # "增长了多少" is mostly a percentage, sometimes a figure ("增长了2002班")
-        exact = [(v, 1.0) for v in EXTRACTORS[want](text)]
-        return exact or [(v, 0.4) for v in figures(text) if not intent.unit or unit_fits(intent.unit, v.unit)]
-    if want in ("date", "time"):
-        other = "time" if want == "date" else "date"
-        found = [(v, 1.0) for v in EXTRACTORS[want](text)] + [(v, 0.7) for v in EXTRACTORS[other](text)]
-        # "哪一天" is answered by a day ("3月5日"), not by a year or a month alone ("2020年"); "哪一年" by a year
-        grain = next((g for g, asked in _DATE_GRAIN if re.search(asked, intent.text)), "")
-        return [(v, f if not grain or re.search(grain, v.text) else f * 0.5) for v, f in found]
-    if want == "place":
-        found = [(v, 1.0) for v in EXTRACTORS["place"](text)]
-        if not found and chunk is not None and chunk.district and re.search(r"哪个(?:区|县|市|省|镇|乡)", intent.text):
-            found = [(Value("place", 0, 0, chunk.district), 0.8)]  # the paragraph's place answers "哪个区"
-        return found
-    if want in EXTRACTORS:
-        return [(v, 1.0) for v in EXTRACTORS[want](text)]
-    return []
-
-
-_DATE_GRAIN = (("[日号]", r"哪一?天|哪日|几月几[日号]|几号|什么日子"), ("月", r"哪个月|几月"), ("年", r"哪一?年"))
-
-
-def _bounds(parts: Sequence[str]) -> list[tuple[int, int]]:
-    """Start and end offsets of consecutive pieces of a text (its clauses)."""
-    out, pos = [], 0
-    for part in parts:
-        out.append((pos, pos + len(part)))
-        pos += len(part)
-    return out
-
-
-def _anchor_spots(tokens: Sequence[str], text: str, idf: dict[str, float]) -> list[tuple[int, float]]:
-    return [(m.start(), _weight(t, idf)) for t in tokens if len(t) > 1 for m in re.finditer(re.escape(t), text)]
-
-
-def pick_value(intent: Intent, sentence: str, found: list[tuple[Value, float]], tokens: Sequence[str],
-               idf: dict[str, float]) -> tuple[Value | None, float]:
-    """The value nearest the question's words: "新开工项目36个" over "在建项目120个" for 新开工项目."""
-    if not found:
-        return None, 0.0
-    thing = asked_object(intent.text)
-    spots = [(at, w * (2.0 if thing and sentence[at:at + 2] in thing else 1.0))
-             for at, w in _anchor_spots(tokens, sentence, idf)]
-
-    def closeness(v: Value) -> float:
-        if not spots:
-            return 0.0
-        # weight of the question's words near the value, more for nearer ones (a clause is ~15 characters)
-        return sum(w / (1 + abs(at - v.start) / 15) for at, w in spots)
-
-    total = max(1.0, sum(w for _, w in spots))
-    bounds = _bounds(clauses(sentence))
-
-    def own_clause(v: Value) -> float:
-        # "被评为优秀作品5篇" over "收到各类来稿40篇" for 被评为优秀作品的有多少篇: the value's
-        # own clause states what it counts
-        a, b = next(((a, b) for a, b in bounds if a <= v.start < b), (0, len(sentence)))
-        return coverage(tokens, sentence[a:b], idf)
-
-    best = max(found, key=lambda vf: (vf[1] + W_OWN_CLAUSE * own_clause(vf[0]) + W_NEAR * closeness(vf[0]) / total,
-                                      -vf[0].start))
-    return best
-
-
-def window_for(intent: Intent, sentence: str, value: Value | None, tokens: Sequence[str], idf: dict[str, float],
-               title: str = "") -> str:
-    """The shortest run of clauses (at most three) that holds the value and the most question words; words the
-    article's title already names (its subject: "运动会") weigh less, they need not be repeated in the answer."""
-    parts = clauses(sentence)
-    if len(sentence) <= 40 or len(parts) == 1:
-        return sentence
-    share = 0.0 if intent.want == "list" else TITLE_WORD_SHARE  # a list answers by itself: "设田径、游泳、跳绳3个大项"
-    idf = {t: _weight(t, idf) * (share if title and t in title else 1.0) for t in tokens}
-    bounds = _bounds(parts)
-    holding = next((i for i, (a, b) in enumerate(bounds) if value is not None and a <= value.start < b), None)
-    best, best_score = sentence, -1.0
-    for i in range(len(parts)):
-        for j in range(i, min(len(parts), i + 3)):
-            if holding is not None and not (i <= holding <= j):
-                continue
-            if value is not None and bounds[j][1] < value.end:
-                continue
-            window = "".join(parts[i : j + 1])
-            score = coverage(tokens, window, idf) - W_CLAUSE * (j - i)
-            if score > best_score + 1e-9:
-                best, best_score = window, score
-    return best
-
-
-# A dateline opening a story's first sentence: "本报讯(记者 … 通讯员 …)", "本报南阳讯", "新华社北京3月5日电".
-_DATELINE = re.compile(r"^\s*(?:本报讯|本报[\u4e00-\u9fff]{1,6}讯|[\u4e00-\u9fff]{2,6}社[\u4e00-\u9fff\d]{0,12}电)\s*"
-                       r"(?:[(（][^)）]{0,40}[)）])?\s*")
-
-
-def _strip_end(text: str) -> str:
-    """The answer without the trailing punctuation, and without a dateline in either script (the quote keeps both)."""
-    dateline = _DATELINE.match(simplified(text))
-    return re.sub(r"[,，;；:：、。 ]+$", "", text[dateline.end():] if dateline else text) or text
 
 
 def _other_years(sentence: str, year: int) -> bool:
@@ -379,14 +141,14 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
     # search mode finds across a word's inside ("长江" of 市长江大桥)
     words = [t for t in intent.topic if len(t) > 1 and t not in absent
              and not any(t != o and t in o and not (o.startswith(t) or o.endswith(t)) for o in intent.topic)]
-    specific = sorted(words, key=lambda t: -_weight(t, idf))[:2]
+    specific = sorted(words, key=lambda t: -word_weight(t, idf))[:2]
     articles = articles or {}
     focus = asked_head(intent) if intent.want in ("number", "percent", "date", "time") else ""
     missing = unmatched_words(intent, absent)
     core = question_core(intent.text)
     grams = {core[i : i + 2] for i in range(len(core) - 1)}
-    chars = {c for c in core if c not in _FUNCTION_CHARS}
-    whole = _whole_words(tuple(tokens))
+    chars = {c for c in core if c not in FUNCTION_CHARS}
+    whole = whole_words(tuple(tokens))
     absent_share = sum(1 for t in whole if t in absent) / len(whole) if whole else 0.0
     ranked = [(h, None) if isinstance(h, Chunk) else (h.chunk, h) for h in hits]
     top_dense = max((h.extra.get("dense", 0.0) for _, h in ranked if h is not None), default=0.0)
@@ -406,7 +168,7 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
         lead = ""  # the clauses before a semicolon, of the same full sentence
         # the article's title states what all its sentences are about: its words tell them apart less
         titled_words = bool(title) and any(t in title for t in tokens)
-        told = {t: _weight(t, idf) * (TITLE_WORD_SHARE if t in title else 1.0) for t in tokens} if titled_words \
+        told = {t: word_weight(t, idf) * (TITLE_WORD_SHARE if t in title else 1.0) for t in tokens} if titled_words \
             else idf
         article = simplified(articles.get(chunk.source, ""))
         dense = hit.extra.get("dense", 0.0) if hit is not None else 0.0
@@ -428,7 +190,7 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
             year_ok = not (intent.year and _other_years(plain, intent.year))
             anchored = not specific or any(t in plain or t in full or t in article for t in specific)
             art_cov = coverage(tokens, f"{full} {article}", idf) if focused else 0.0
-            span = Span(chunk, rank, sent, _strip_end(window), 0.0, cov, chunk_cov, typed, value, anchored,
+            span = Span(chunk, rank, sent, strip_end(window), 0.0, cov, chunk_cov, typed, value, anchored,
                         place_ok, year_ok, art_cov)
             rows.append({
                 "cov": cov, "pick": pick, "chunk_cov": chunk_cov, "ctx_cov": ctx_cov, "art_cov": art_cov,
@@ -473,67 +235,6 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
     return out
 
 
-_ASKED_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{2,8}}?)(?:是|有|为|达到?|共|一共|总共)?(?:多少|几|{SIZE_ASKED})[?？]?$")
-_ASKED_AFTER = re.compile(r"(?:多少|几)[个名张处件项次人位所家户台辆条篇座]?(?:的)?([\u4e00-\u9fff]{2,6}?)(?:[?？]|$)")
-
-
-_CHANGE = re.compile(r"(?:同比|环比|比(?![例重率])|较|与)[\u4e00-\u9fff]{0,6}$|(?:增长|增加|下降|减少|提高|降低|上升)了?$")
-
-
-def asked_object(question: str) -> str:
-    """The thing a figure is asked of: "旅游收入是多少?" -> 旅游收入, "造成多少人受伤?" -> 受伤,
-    "客流量比上一年增长了多少?" -> 客流量."""
-    q = question.strip()
-    m = _ASKED_BEFORE.search(q) or _ASKED_AFTER.search(q)
-    if not m:
-        return ""
-    thing = m.group(1)
-    while (cut := _CHANGE.search(thing)) and cut.start() < len(thing):
-        thing = thing[: cut.start()]
-    return thing
-
-
-# "…是哪天竣工的?", "…什么时候闭幕?": the event a date or time is asked of comes after the question word.
-_WHEN_EVENT = re.compile(r"(?:哪一?天|哪一?年|哪个月|几月几[日号]|几号|什么时候|什么时间|何时|几点|几时)"
-                         r"(?:正式|开始|举行|进行)?([\u4e00-\u9fff]{2,8}?)(?:的)?[?？]?$")
-
-
-def asked_head(intent: Intent) -> str:
-    """The last word of what the asked value is of: a figure's thing ("门票票价是多少?" -> 票价, "派出了多少辆救护车?"
-    -> 救护车), a date's event ("是哪天竣工的?" -> 竣工); none when only the measure word is asked
-    ("救助群众多少人次?")."""
-    elliptical = re.search(r"([\u4e00-\u9fff]{2,8})呢[?？]?$", intent.text)
-    if elliptical:  # "产值呢?": the thing it names now, if it is a word of its topic (not a place or a body)
-        words = [w for w in _segment(_LEADING_CUE.sub("", elliptical.group(1))) if w in intent.topic]
-        return words[-1] if words else ""
-    if intent.want in ("date", "time"):
-        m = _WHEN_EVENT.search(intent.text)
-        thing = m.group(1) if m else ""
-    else:
-        thing = asked_object(intent.text)
-        if intent.unit and thing.startswith(intent.unit):
-            thing = thing[len(intent.unit):]
-    words = [w for w in _segment(thing) if len(w) >= 2]
-    return words[-1] if words else ""
-
-
-def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
-    """Words of the thing a figure is asked of that no paragraph of the index holds ("旅游" of 旅游收入).
-
-    Only the asked thing counts: other words of a question may well be paraphrases ("花了多少钱盖好"). Sub-words
-    jieba's search mode adds ("出口" of 进出口) do not count, and words in Latin letters ("GDP") are left out:
-    papers spell them out in Chinese.
-    """
-    if intent.want not in ("number", "money", "percent"):
-        return []
-    thing = asked_object(intent.text)
-    # "件数" is a count of 件, not a thing; "本书" is the unit 本 and 书.
-    words = [t for t in intent.topic if len(t) > 1 and t in thing and re.fullmatch(r"[\u4e00-\u9fff]+", t)
-             and not t.endswith("数") and not (intent.unit and t.startswith(intent.unit))]
-    whole = [t for t in words if not any(t != o and t in o for o in words)]
-    return [t for t in whole if t in absent]
-
-
 def counted_as_asked(intent: Intent, span: Span, missing: Sequence[str]) -> bool:
     """Is a thing the index never names still answered by the span?
 
@@ -559,7 +260,7 @@ def answer_text(span: Span, limit: int = MAX_ANSWER_CHARS) -> str:
     """What the answer says: the clause window around the value when the fitted window model is sure enough that it
     holds the answer (rag.ranker.CLAUSE_SURE), else the whole sentence; a sentence too long to be an answer is cut to
     its window all the same (`limit`: an answer of several sides shares one answer's length)."""
-    whole = _strip_end(span.sentence)
+    whole = strip_end(span.sentence)
     if span.text == whole or len(whole) > limit or model().clause_suffices(span.features):
         return span.text
     return whole

@@ -24,10 +24,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import RagError
-from rag.extract import sentences, verbatim_quote
+from rag.extract import verbatim_quote
 from rag.types import Answer, Citation
 from rag.verify import MARKER, SENTENCE, claims, holds, verify
 from vectorstore.errors import first_line, mask_url
+from vectorstore.sentences import sentences
 from vectorstore.types import Chunk, Hit
 
 if TYPE_CHECKING:

@@ -309,3 +309,64 @@ def dense_query(intent: Intent, district: str) -> str:
         return intent.text
     extra = " ".join(x for x in (district, intent.body, *intent.context[:4], intent.person) if x and x not in intent.text)
     return f"{extra} {intent.text}".strip()
+
+
+_ASKED_BEFORE = re.compile(rf"([\u4e00-\u9fff]{{2,8}}?)(?:是|有|为|达到?|共|一共|总共)?(?:多少|几|{SIZE_ASKED})[?？]?$")
+_ASKED_AFTER = re.compile(r"(?:多少|几)[个名张处件项次人位所家户台辆条篇座]?(?:的)?([\u4e00-\u9fff]{2,6}?)(?:[?？]|$)")
+
+
+_CHANGE = re.compile(r"(?:同比|环比|比(?![例重率])|较|与)[\u4e00-\u9fff]{0,6}$|(?:增长|增加|下降|减少|提高|降低|上升)了?$")
+
+
+def asked_object(question: str) -> str:
+    """The thing a figure is asked of: "旅游收入是多少?" -> 旅游收入, "造成多少人受伤?" -> 受伤,
+    "客流量比上一年增长了多少?" -> 客流量."""
+    q = question.strip()
+    m = _ASKED_BEFORE.search(q) or _ASKED_AFTER.search(q)
+    if not m:
+        return ""
+    thing = m.group(1)
+    while (cut := _CHANGE.search(thing)) and cut.start() < len(thing):
+        thing = thing[: cut.start()]
+    return thing
+
+
+# "…是哪天竣工的?", "…什么时候闭幕?": the event a date or time is asked of comes after the question word.
+_WHEN_EVENT = re.compile(r"(?:哪一?天|哪一?年|哪个月|几月几[日号]|几号|什么时候|什么时间|何时|几点|几时)"
+                         r"(?:正式|开始|举行|进行)?([\u4e00-\u9fff]{2,8}?)(?:的)?[?？]?$")
+
+
+def asked_head(intent: Intent) -> str:
+    """The last word of what the asked value is of: a figure's thing ("门票票价是多少?" -> 票价, "派出了多少辆救护车?"
+    -> 救护车), a date's event ("是哪天竣工的?" -> 竣工); none when only the measure word is asked
+    ("救助群众多少人次?")."""
+    elliptical = re.search(r"([\u4e00-\u9fff]{2,8})呢[?？]?$", intent.text)
+    if elliptical:  # "产值呢?": the thing it names now, if it is a word of its topic (not a place or a body)
+        words = [w for w in _segment(_LEADING_CUE.sub("", elliptical.group(1))) if w in intent.topic]
+        return words[-1] if words else ""
+    if intent.want in ("date", "time"):
+        m = _WHEN_EVENT.search(intent.text)
+        thing = m.group(1) if m else ""
+    else:
+        thing = asked_object(intent.text)
+        if intent.unit and thing.startswith(intent.unit):
+            thing = thing[len(intent.unit):]
+    words = [w for w in _segment(thing) if len(w) >= 2]
+    return words[-1] if words else ""
+
+
+def unmatched_words(intent: Intent, absent: frozenset[str]) -> list[str]:
+    """Words of the thing a figure is asked of that no paragraph of the index holds ("旅游" of 旅游收入).
+
+    Only the asked thing counts: other words of a question may well be paraphrases ("花了多少钱盖好"). Sub-words
+    jieba's search mode adds ("出口" of 进出口) do not count, and words in Latin letters ("GDP") are left out:
+    papers spell them out in Chinese.
+    """
+    if intent.want not in ("number", "money", "percent"):
+        return []
+    thing = asked_object(intent.text)
+    # "件数" is a count of 件, not a thing; "本书" is the unit 本 and 书.
+    words = [t for t in intent.topic if len(t) > 1 and t in thing and re.fullmatch(r"[\u4e00-\u9fff]+", t)
+             and not t.endswith("数") and not (intent.unit and t.startswith(intent.unit))]
+    whole = [t for t in words if not any(t != o and t in o for o in words)]
+    return [t for t in whole if t in absent]

@@ -137,7 +137,8 @@ def test_quote_stops_at_a_repaired_backwards_column_break(pipeline):
     # The scan prints "站,使代表联络站成为…" above "…全部就近编入代表联络": the chunk joins them, the quote must not.
     # (asked "惠济区共有多少名…人大代表就近编入代表联络站?", the fitted ranker now picks the column's head sentence,
     # which repeats the question's words: the quote of the sentence that holds the figure is checked directly)
-    from rag.extract import sentences, verbatim_quote
+    from rag.extract import verbatim_quote
+    from vectorstore.sentences import sentences
 
     chunk = next(h.chunk for h in pipeline.search("惠济区 四级人大代表 就近编入代表联络站", k=8) if "235名" in h.chunk.text)
     assert chunk.breaks  # the repaired backwards column break

@@ -9,13 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rag.extract import clauses, sentences
 from rag.query import understand
 from rag.settings import BUNDLED_CORPUS
+from rag.window import clauses
 from vectorstore.chunking import chunk_document
 from vectorstore.keyword import tokenize
 from vectorstore.reading import UnreadableFile, decode
 from vectorstore.script import simplified
+from vectorstore.sentences import sentences
 
 # Newspaper-like material to mix in: CJK, full-width punctuation, numbers with units, bylines, headings.
 PIECES = ["青石县", "人大常委会", "政协", "新增", "学位", "1.04万个", "2020年", "记者 李明", "本报讯", "(", ")", "“", "”",

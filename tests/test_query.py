@@ -5,10 +5,25 @@ import re
 
 import pytest
 
-from rag.extract import Span, asked_object, clauses, counted_as_asked, coverage, sentences, unmatched_words, window_for
-from rag.query import Intent, asked_unit, asked_units, head_noun, resolve, roles_of, side_questions, understand, wanted
+from rag.extract import Span, counted_as_asked
+from rag.matching import coverage
+from rag.query import (
+    Intent,
+    asked_object,
+    asked_unit,
+    asked_units,
+    head_noun,
+    resolve,
+    roles_of,
+    side_questions,
+    understand,
+    unmatched_words,
+    wanted,
+)
 from rag.values import figures
+from rag.window import clauses, window_for
 from vectorstore.places import mentions, stem
+from vectorstore.sentences import sentences
 from vectorstore.types import Chunk
 
 
@@ -125,7 +140,7 @@ def test_sentences_and_clauses_respect_quotes():
 def test_window_holds_the_value_and_the_question_words():
     intent = understand("二七区有多少所学校投入使用?")
     sentence = "持续跟踪督导中小学、幼儿园新建项目建设,庆泰路小学等14所中小学、幼儿园投入使用,新增优质学位1.04万个。"
-    from rag.extract import pick_value, values
+    from rag.window import pick_value, values
 
     value, _ = pick_value(intent, sentence, values(intent, sentence), intent.topic, {})
     assert value is not None and value.text == "14"
@@ -220,7 +235,7 @@ def test_several_questions_in_one_message_compare_their_places():
 
 
 def test_a_day_question_prefers_a_day_to_a_year():
-    from rag.extract import values
+    from rag.window import values
 
     found = dict((v.text, fit) for v, fit in values(understand("会议在哪一天开幕?"), "2020年工作回顾,2月3日会议开幕"))
     assert found["2月3日"] > found["2020年"]
@@ -305,7 +320,7 @@ def test_a_size_asked_without_duoshao_is_a_figure(question, want, topic_has, top
      ("他今年多大?", ""), ("转移了多少群众?", "")],
 )
 def test_a_named_measure_asks_for_its_units(question, units):
-    from rag.extract import asked_dimension
+    from rag.window import asked_dimension
 
     assert (units in asked_dimension(question)) if units else asked_dimension(question) == ()
 
@@ -359,7 +374,8 @@ def test_the_event_may_be_named_elsewhere_in_the_article_when_the_sentence_count
 
 
 def test_a_date_question_prefers_the_sentence_naming_its_event():
-    from rag.extract import asked_head, candidates
+    from rag.extract import candidates
+    from rag.query import asked_head
 
     intent = understand("青石县盗窃案是哪天开庭审理的?")
     assert asked_head(intent) == "开庭审理" and "哪天" not in intent.topic
@@ -394,7 +410,8 @@ def test_a_sentence_with_the_value_answers_when_the_closest_one_has_none():
 
 
 def test_an_elliptical_followup_asks_the_same_about_the_thing_it_names():
-    from rag.extract import asked_head, candidates
+    from rag.extract import candidates
+    from rag.query import asked_head
 
     intent = resolve(understand("产值呢?"), understand("青石县今年苹果产量是多少?"))
     assert intent.want == "number" and intent.topic[0] == "产值" and "苹果" in intent.topic and asked_head(intent) == "产值"
@@ -406,7 +423,7 @@ def test_an_elliptical_followup_asks_the_same_about_the_thing_it_names():
 
 
 def test_a_thing_counted_with_the_general_ge_may_be_written_as_its_own_measure_word():
-    from rag.extract import unit_fits
+    from rag.window import unit_fits
 
     intent = understand("男子组最佳射手进了几个球?")
     assert intent.units == ("个", "球") and unit_fits(intent.unit, "球", intent.units)
@@ -414,7 +431,7 @@ def test_a_thing_counted_with_the_general_ge_may_be_written_as_its_own_measure_w
 
 
 def test_a_share_asked_is_not_cut_as_a_comparison():
-    from rag.extract import asked_head
+    from rag.query import asked_head
 
     intent = understand("青石县去年空气优良天数占全年的比例是多少?")
     assert intent.want == "percent" and asked_head(intent) == "比例"
@@ -432,7 +449,8 @@ def test_words_of_the_title_tell_the_sentences_of_an_article_apart_less():
 
 
 def test_a_word_jieba_cuts_across_in_colloquial_speech_is_read_by_its_characters():
-    from rag.extract import candidates, content_chars
+    from rag.extract import candidates
+    from rag.matching import content_chars
 
     intent = understand("青石县这次雪下了多少毫米?")
     assert intent.unit == "毫米" and content_chars(["雪下"]) == ["雪"]
@@ -448,13 +466,13 @@ def test_which_district_is_no_topic_word_and_the_sentence_naming_one_answers_by_
 
 
 def test_vehicles_are_counted_in_liang_or_tai():
-    from rag.extract import unit_fits
+    from rag.window import unit_fits
 
     assert unit_fits("辆", "台") and unit_fits("台", "辆") and not unit_fits("辆", "名")
     assert "现在" not in understand("清雪机械化率现在是多少?").topic
 
 
 def test_a_modal_verb_glued_to_a_verb_is_no_missing_thing():
-    from rag.extract import content_chars
+    from rag.matching import content_chars
 
     assert content_chars(["能产"]) == ["产"] and content_chars(["多开"]) == ["开"]
