@@ -15,6 +15,7 @@ import click
 from rag.cite import FORMATS, render
 from rag.errors import RagError
 from rag.history import json_lines, question_of, user_turns
+from vectorstore.errors import BIDI_CONTROLS, printable
 
 EXIT_USAGE = 2
 
@@ -143,7 +144,7 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
     click.echo(f"added {report.added}, unchanged {report.unchanged}, removed {report.removed}"
                + (f", updated {report.updated}" if report.updated else "") + f"; {report.chunks} chunks in the index")
     for path, reason in report.skipped:
-        click.echo(f"skipped {path}: {reason}", err=True)
+        click.echo(f"skipped {printable(path)}: {_shown(reason)}", err=True)
 
 
 @main.command()
@@ -168,15 +169,17 @@ def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -
     if not rows:
         click.echo("no matching paragraphs")
     for i, r in enumerate(rows, 1):
-        click.echo(_shown(f"[{i}] {r['score']:.4f}  {r['source']} ¶{r['paragraph']}  {r['district']} {r['body']}  {r['title']}"))
+        click.echo(_shown(f"[{i}] {r['score']:.4f}  {printable(r['source'])} ¶{r['paragraph']}  {r['district']} {r['body']}  "
+                          f"{printable(r['title'])}"))
         click.echo(_shown(f"    {r['text']}"))
 
 
-_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {127: None}
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {127: None} | {ord(b): f"\\u{ord(b):04x}" for b in BIDI_CONTROLS}
 
 
 def _shown(text: str) -> str:
-    """Text for a terminal: control characters (an escape sequence in a document or a question) dropped."""
+    """Text for a terminal: control characters (an escape sequence in a document or a question) dropped, bidi
+    controls written as escapes (they would reorder the line)."""
     return str(text).translate(_CONTROL)
 
 
@@ -189,7 +192,7 @@ def _warn(a) -> None:
 def _print_answer(a) -> None:
     click.echo(_shown(("[未找到] " if a.refused else "") + a.answer))
     for c in a.citations:
-        click.echo(_shown(f"  [{c.n}] {c.title} ({c.source}, ¶{c.paragraph}, {c.district} {c.body})"))
+        click.echo(_shown(f"  [{c.n}] {printable(c.title)} ({printable(c.source)}, ¶{c.paragraph}, {c.district} {c.body})"))
         click.echo(_shown(f"      “{c.quote}”"))
 
 

@@ -18,6 +18,22 @@ DEFAULT_EMBED_MODEL = "multilingual-e5-small"
 DEFAULT_LLM_TIMEOUT_S = 30.0  # a local model on a CPU is slow; past this the extractive answer is shown
 
 
+def checked_url(name: str, url: str, fix: str) -> str:
+    """An http(s) URL with a host and, if any, a valid port; else one line naming the variable, the URL masked
+    (its credentials never printed), and the fix."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # an invalid port raises here
+    except ValueError:  # "http://[::1:8000": an unclosed IPv6 bracket, a port that is no number
+        ok = False
+    if not ok:
+        raise RagError(f"{name}={mask_url(url)!r} is not a valid http(s) URL; {fix}")
+    return url
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path  # RAG_HOME: the Chroma store and the keyword index
@@ -37,12 +53,12 @@ class Settings:
         cache = env.get("RAG_CACHE_DIR") or platformdirs.user_cache_dir("rag-zh")
         url = env.get("RAG_CHROMA_URL") or None
         llm_url = env.get("RAG_LLM_BASE_URL") or None
-        if llm_url and not llm_url.startswith(("http://", "https://")):
-            raise RagError(f"RAG_LLM_BASE_URL={mask_url(llm_url)!r} is not a URL; use e.g. http://localhost:11434/v1")
+        if llm_url:
+            checked_url("RAG_LLM_BASE_URL", llm_url, "use e.g. http://localhost:11434/v1")
         if llm_url and not env.get("RAG_LLM_MODEL"):
             raise RagError("RAG_LLM_BASE_URL is set but RAG_LLM_MODEL is not; name the model, e.g. RAG_LLM_MODEL=qwen2.5:7b")
-        if url and not url.startswith(("http://", "https://")):
-            raise RagError(f"RAG_CHROMA_URL={mask_url(url)!r} is not a URL; use http://host:port or unset it")
+        if url:
+            checked_url("RAG_CHROMA_URL", url, "use http://host:port or unset it")
         return cls(
             home=Path(home).expanduser(),
             cache_dir=Path(cache).expanduser(),

@@ -160,6 +160,10 @@ def test_bad_requests_get_openai_errors_with_the_right_status(served, client) ->
         status, body = _request(url, raw)
         assert status == 400 and body["error"]["type"] == "invalid_request_error" and body["error"]["message"], raw
         assert body["error"]["param"] == param, (raw, body)
+    # a body nested a thousand deep (which once exhausted the parser's recursion: a 500, then a reset connection)
+    for deep in (b"[" * 1000 + b"]" * 1000, b'{"model": "rag-zh-news", "messages": ' + b"[" * 5000 + b"]" * 5000 + b"}"):
+        status, body = _request(url, deep)
+        assert status == 400 and "levels deep" in body["error"]["message"], body
     status, body = _request(f"{served['url']}/completions", b"{}")
     assert status == 404 and "/v1/chat/completions" in body["error"]["message"]
     status, body = _request(f"{served['url']}/models", b"{}", method="POST")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.errors import RagError
 from rag.settings import BUNDLED_CORPUS
 from vectorstore.errors import mask_url, scrub
 from vectorstore.reading import decode
@@ -52,6 +53,21 @@ def test_mask_url_hides_passwords_tokens_and_query_values() -> None:
     assert mask_url("http://127.0.0.1:8000") == "http://127.0.0.1:8000"
     assert mask_url("http://[::1]:8000/") == "http://[::1]:8000/"
     assert "SECRET" not in scrub("failed: http://admin:SECRET@h:1 (SECRET)", "http://admin:SECRET@h:1")
+    assert mask_url("admin:SECRET@localhost:8000") == "***@localhost:8000"  # no scheme: still a credential
+
+
+@pytest.mark.parametrize("name", ["RAG_CHROMA_URL", "RAG_LLM_BASE_URL"])
+@pytest.mark.parametrize("url", ["admin:SECRET@localhost:8000", "http://admin:SECRET@[::1:8000/", "http://[::1:8000/v1",
+                                 "http://localhost:99999", "ftp://host/", "http://"])
+def test_a_malformed_url_is_one_line_naming_it_without_its_secret(name: str, url: str) -> None:
+    """Each once gave a password in clear, or "InvalidURL … (this is a bug)"."""
+    from rag.settings import Settings
+
+    with pytest.raises(RagError) as err:
+        Settings.from_env({name: url, "RAG_LLM_MODEL": "m"})
+    message = str(err.value)
+    assert message.startswith(f"{name}=") and "not a valid http(s) URL" in message and "SECRET" not in message
+    assert "\n" not in message
 
 
 @pytest.mark.slow
@@ -208,6 +224,42 @@ def test_control_characters_never_reach_the_terminal(home: Path, tmp_path: Path)
         out = rag(*args, home=home).stdout.decode()
         # (the ";" inside the escape sequence ends a sentence: which half answers is the ranker's business)
         assert ("1860" in out or args[0] == "ask") and "\x1b" not in out and "\x07" not in out
+
+
+@pytest.mark.slow
+def test_a_link_out_of_the_folder_is_skipped_and_never_indexed(home: Path, tmp_path: Path) -> None:
+    """A folder holding a link to a file elsewhere (/etc/passwd, say) once indexed that file and quoted it."""
+    outside = tmp_path / "secret.txt"
+    outside.write_text("root:x:0:0:root:/root:/bin/bash\n内部账号密码清单:管理员口令为青石县2024。\n", encoding="utf-8")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "passwd.txt").symlink_to(outside)
+    (folder / "inner.txt").symlink_to(folder / "a.txt")  # a link that stays inside is read
+    report = json.loads(rag("ingest", str(folder), "--json", home=home).stdout)
+    reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert "outside the folder" in reasons["passwd.txt"] and "inner.txt" not in reasons
+    hits = json.loads(rag("search", "管理员口令 账号密码", "--json", home=home).stdout)
+    assert not any("口令" in h["text"] or h["source"] == "passwd.txt" for h in hits)
+
+
+@pytest.mark.slow
+def test_names_with_newlines_and_bidi_overrides_print_escaped(home: Path, tmp_path: Path) -> None:
+    """A file name with a newline or a right-to-left override once reached the terminal raw (a forged line, a
+    name shown backwards)."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    tricky = "运动会\u202etxt.exe"
+    (folder / f"{tricky}.txt").write_text(ARTICLE, encoding="utf-8")
+    (folder / "two\nlines.pdf").write_bytes(b"%PDF-1.4")
+    ingest = rag("ingest", str(folder), home=home)
+    assert ingest.returncode == 0, ingest.stderr
+    outputs = [ingest.stderr.decode(), rag("ask", "青石县运动会有多少名运动员参加?", home=home).stdout.decode(),
+               rag("search", "青石县运动会运动员", home=home).stdout.decode()]
+    assert "two\\nlines.pdf" in outputs[0]
+    assert "\\u202etxt.exe" in outputs[1] and "\\u202etxt.exe" in outputs[2]
+    for out in outputs:
+        assert "\u202e" not in out and "two\nlines" not in out
 
 
 def test_a_reader_that_stops_early_gets_no_error(home: Path) -> None:

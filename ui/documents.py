@@ -11,6 +11,7 @@ from typing import Any
 
 from rag.errors import RagError
 from rag.pipeline import Pipeline
+from vectorstore.errors import printable
 
 UPLOAD_SUFFIXES = (".txt", ".md")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
@@ -19,7 +20,7 @@ SERVER_MAX_FILE_SIZE = "50mb"
 
 
 def documents_table(pipeline: Pipeline) -> list[list[Any]]:
-    return [[d.title or d.source, d.district, d.body, d.chunks, d.source] for d in pipeline.documents()]
+    return [[printable(d.title or d.source), d.district, d.body, d.chunks, printable(d.source)] for d in pipeline.documents()]
 
 
 def index_summary(rows: Sequence[Sequence[Any]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 import sys
 import threading
 import time
@@ -33,6 +34,7 @@ DEFAULT_K = 5
 MAX_K = 50
 SOURCES_HEADING = "来源:"
 MAX_BODY_BYTES = 1_000_000  # a conversation of questions of at most 500 characters each fits many times over
+MAX_NESTING = 32  # arrays and objects inside each other in a request body
 
 
 class ApiError(Exception):
@@ -88,10 +90,27 @@ def content(answer: Answer) -> str:
     return f"{answer.answer}\n\n{SOURCES_HEADING}\n\n{sources}"
 
 
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def nesting(raw: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for m in _BRACKET.finditer(_STRING.sub(b'""', raw)):
+        depth += 1 if m.group(0) in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def _parse(raw: bytes) -> dict:
+    # a body nested thousands deep would exhaust the parser's recursion; a chat request nests 4 or 5 levels
+    depth = nesting(raw)
+    if depth > MAX_NESTING:
+        raise ApiError(400, f"the request body nests {depth} levels deep; send at most {MAX_NESTING}")
     try:
         body = json.loads(raw)
-    except ValueError as exc:  # not JSON, or not UTF-8
+    except (ValueError, RecursionError) as exc:  # not JSON, or not UTF-8
         raise ApiError(400, f"the request body is not valid JSON ({first_line(exc)}); send a JSON object") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object with 'model' and 'messages'")

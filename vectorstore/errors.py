@@ -31,6 +31,8 @@ def mask_url(url: str) -> str:
     except ValueError:  # not a URL at all: show nothing of it that could be a secret
         return MASK if ("@" in url or "?" in url) else url
     netloc = parts.netloc
+    if not netloc and "@" in url:  # no scheme ("admin:s3cret@host:8000"): whatever stands before the @ is a secret
+        return f"{MASK}@{url.rsplit('@', 1)[1]}"
     if parts.username is not None or parts.password is not None:
         user = MASK if parts.password is None else parts.username
         netloc = f"{user}:{MASK}@" if parts.password is not None else f"{MASK}@"
@@ -55,3 +57,15 @@ def scrub(text: str, url: str | None) -> str:
         if secret and len(secret) >= 3:
             text = text.replace(secret, MASK)
     return text
+
+
+# Characters that reorder or hide text on a terminal or a page: bidirectional embeddings, overrides and isolates
+# ("\u202e" shows "txt.exe" as "exe.txt").
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_ESCAPED = {**{c: f"\\x{c:02x}" for c in range(32)}, 9: "\\t", 10: "\\n", 13: "\\r", 127: "\\x7f",
+            **{ord(b): f"\\u{ord(b):04x}" for b in BIDI_CONTROLS}}
+
+
+def printable(name: str) -> str:
+    """A name (a file name, a source) fit to print on one line: control and bidi characters written as escapes."""
+    return str(name).translate(_ESCAPED)

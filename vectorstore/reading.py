@@ -117,8 +117,14 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     skipped: list[tuple[Path, str]] = []
     for p in paths:
         if p.is_dir():
+            inside = p.resolve()
             for f in sorted(p.rglob("*")):
                 if any(part.startswith(".") for part in f.relative_to(p).parts):
+                    continue
+                if f.is_symlink() and f.exists() and not f.resolve().is_relative_to(inside):
+                    # a link out of the folder (to /etc/passwd, say) is not the folder's article
+                    skipped.append((f, "symbolic link to a file outside the folder; ingest stays inside the folders "
+                                       "it is given (name the file itself to ingest it)"))
                     continue
                 if f.is_file():
                     if f.suffix.lower() in SUPPORTED_SUFFIXES:
