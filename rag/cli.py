@@ -117,7 +117,9 @@ def main() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
+@click.option("--repair", is_flag=True,
+              help="First rebuild a damaged vector index: every stored passage embedded again from the catalog's text.")
+def ingest(paths: tuple[Path, ...], as_json: bool, repair: bool) -> None:
     """Index files or folders (default: the bundled corpus). Incremental and idempotent."""
     from tqdm import tqdm
 
@@ -135,6 +137,12 @@ def ingest(paths: tuple[Path, ...], as_json: bool) -> None:
         bar.n = done
         bar.refresh()
 
+    if repair:
+        n = p.repair(progress=progress)
+        if bar is not None:
+            bar.close()
+            bar = None
+        click.echo(f"repaired: {n} passages embedded again; the store checks whole", err=True)
     report = p.ingest(list(paths) or None, progress=progress)
     if bar is not None:
         bar.close()
@@ -272,6 +280,11 @@ def doctor(as_json: bool) -> None:
     try:
         report["store"]["chunks"] = p.index.count()
         report["store"]["documents"] = p.index.document_count()
+        problem = p.index.verify()  # every passage's vector, not only the sample a question's open checks
+        report["store"]["vectors"] = problem or "ok"
+        if problem:
+            report["store"]["error"] = f"damaged: {problem}; run `rag ingest --repair`"
+            ok = False
     except Exception as exc:
         report["store"]["error"] = _one_line(exc)
         ok = False

@@ -82,6 +82,16 @@ class Pipeline:
             return self.index.ingest(list(paths) if paths else [BUNDLED_CORPUS], progress=progress,
                                      origin_of=self.origin_of)
 
+    def repair(self, progress: Callable[[int, int, str], None] | None = None) -> int:
+        """Re-embed every stored passage from the catalog's text into a new vector index (a damaged store); how
+        many. The store is then checked whole, or the error says what is still wrong."""
+        with _user_errors():
+            n = self.index.repair(progress=progress)
+            problem = self.index.verify()
+        if problem:
+            raise RagError(f"the store is still damaged after the repair: {problem}")
+        return n
+
     @property
     def upload_dir(self) -> Path:
         """Where the UI keeps uploaded files (one folder per content: a name is never overwritten)."""

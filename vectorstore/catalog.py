@@ -327,6 +327,29 @@ class Catalog:
         for cid, text, meta in rows:
             yield chunk_from(cid, text, json.loads(meta))
 
+    def sample_ids(self, n: int) -> list[str]:
+        """Up to n chunk ids spread over the order they were added in (the first, the last and between)."""
+        db = self._db()
+        total = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if not total:
+            return []
+        spots = sorted({round(i * (total - 1) / max(n - 1, 1)) for i in range(min(n, total))})
+        return [db.execute("SELECT id FROM chunks ORDER BY rowid LIMIT 1 OFFSET ?", (k,)).fetchone()[0] for k in spots]
+
+    def ids(self) -> list[str]:
+        return [cid for (cid,) in self._db().execute("SELECT id FROM chunks ORDER BY rowid")]
+
+    # -- repair --------------------------------------------------------------
+    def repairing(self) -> bool:
+        """A repair of the vector store began and has not ended (the catalog is then the one copy of the text)."""
+        return bool(self._get(self._db(), "repair"))
+
+    def set_repairing(self, on: bool) -> None:
+        if on:
+            self._db().execute("INSERT OR REPLACE INTO meta VALUES('repair', '1')")
+        else:
+            self._db().execute("DELETE FROM meta WHERE key = 'repair'")
+
     def metas(self) -> dict[str, str]:
         """Id -> metadata key (`meta_key`) of every chunk: what catching up with Chroma compares."""
         return {cid: meta for cid, meta in self._db().execute("SELECT id, meta FROM chunks")}

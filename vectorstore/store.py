@@ -38,6 +38,10 @@ ADD_BATCH = 64
 PER_DOCUMENT = 4
 # Rows per `get`: Chroma 1.5 refuses a read of more than 32,766 rows at once ("too many SQL variables").
 READ_PAGE = 5000
+# Chunks whose vectors are checked when a process first opens the store (Index.verify); `rag doctor` checks all.
+VERIFY_SAMPLE = 3
+# Chunks `rag doctor` searches with their own vectors, which must find them.
+VERIFY_PROBES = 50
 # A search filter that leaves at most this many chunks is searched exactly (see Index.dense); ~3 ms at 2,000.
 EXACT_BELOW = 2000
 Progress = Callable[[int, int, str], None]
@@ -220,25 +224,107 @@ class Index:
         return vec
 
     def _in_step(self) -> Catalog:
-        """The catalog, checked against Chroma once per store generation and caught up if it differs."""
+        """The catalog, checked against Chroma once per store generation and caught up if it differs; and Chroma
+        checked to hold the vectors of a sample of the catalog's chunks (`verify`)."""
         if self._generation is not None:
             return self.catalog
         with self._step_lock:
             if self._generation is None:
                 cat = self.catalog
-                current = self.generation()
-                try:
-                    behind = cat.generation() != current or not cat.clean() or cat.count() != self.collection.count()
-                except sqlite3.DatabaseError as exc:
-                    if not damaged(exc):
-                        raise StoreError(f"cannot read the catalog {cat.path}: {first_line(exc)}") from exc
-                    cat.discard()
-                    behind = True
-                if behind:
-                    self._catch_up(current)
+                self.generation()  # Chroma first: a store that cannot open says so before the catalog is read
+                if cat.repairing():  # catching up now would drop the text the repair re-embeds from
+                    raise StoreError(f"a repair of the store at {self.location} was interrupted; run `rag ingest "
+                                     "--repair` to finish it")
+                current = self._keep_up()
+                problem = self.verify(sample=VERIFY_SAMPLE)
+                if problem:
+                    raise StoreError(f"the store at {self.location} is damaged: {problem}; run `rag ingest --repair` "
+                                     "to re-embed every passage from the catalog's text")
                 self._cache = {}
                 self._generation = current
         return self.catalog
+
+    def _keep_up(self) -> str:
+        """Catch the catalog up with Chroma if it is behind (or damaged); the store's current generation."""
+        cat = self.catalog
+        current = self.generation()
+        try:
+            behind = cat.generation() != current or not cat.clean() or cat.count() != self.collection.count()
+        except sqlite3.DatabaseError as exc:
+            if not damaged(exc):
+                raise StoreError(f"cannot read the catalog {cat.path}: {first_line(exc)}") from exc
+            cat.discard()
+            behind = True
+        if behind:
+            self._catch_up(current)
+        return current
+
+    def verify(self, sample: int | None = None) -> str:
+        """What is wrong with the vector store, or "": every catalog chunk (or a spread `sample` of them) has its
+        vector in Chroma, and a search with that vector finds the chunk. A deleted or damaged index folder fails
+        here instead of answering from what is left of it."""
+        cat = self.catalog
+        ids = cat.sample_ids(sample) if sample else cat.ids()
+        if not ids:
+            return ""
+        missing, vectors = 0, {}
+        for start in range(0, len(ids), READ_PAGE):
+            part = ids[start : start + READ_PAGE]
+            try:
+                got = self.collection.get(ids=part, include=["embeddings"])
+            except Exception as exc:  # Chroma raises its own errors for a lost segment ("Error finding id")
+                return f"its vector index cannot read the vectors of its passages ({scrub(first_line(exc), self.chroma_url)})"
+            found = dict(zip(got["ids"], got["embeddings"] if got["embeddings"] is not None else [], strict=False))
+            missing += sum(1 for i in part if i not in found)
+            vectors.update(found)
+        if missing:
+            return f"{missing} of {len(ids)} passages checked have no vector in the vector index"
+        if sample:  # on open: reading the vectors is the check (a search with them costs a cold question ~0.1 s)
+            return ""
+        probe = ids[:: max(1, len(ids) // VERIFY_PROBES)][:VERIFY_PROBES]
+        lost = 0
+        for cid in probe:
+            try:
+                got = self.collection.query(query_embeddings=[list(vectors[cid])], n_results=1, include=["distances"])
+            except Exception as exc:
+                return f"its vector index cannot be searched ({scrub(first_line(exc), self.chroma_url)})"
+            if not got["distances"][0] or got["distances"][0][0] > 1e-3:
+                lost += 1
+        if lost:
+            return f"a search with {lost} of {len(probe)} passages' own vectors does not find them"
+        return ""
+
+    def repair(self, progress: Progress | None = None) -> int:
+        """Rebuild the vector store from the catalog's text: a new collection, every chunk embedded again. A kill
+        midway leaves the catalog marked, untouched, and the next `rag ingest --repair` starts over."""
+        cat = self.catalog
+        with self._step_lock:
+            if not cat.repairing():
+                self._keep_up()  # the catalog holds every chunk Chroma lists (their text is in Chroma's own tables)
+            chunks = list(cat.all())
+            cat.set_repairing(True)
+        try:
+            _ = self.collection
+            self._client.delete_collection(self.collection_name)
+        except Exception:  # noqa: BLE001 - a collection too damaged to delete is replaced all the same
+            pass
+        self._collection = self._vs = None
+        expect = getattr(self.embedder, "expect", None)
+        if expect:
+            expect(len(chunks))
+        for start in range(0, len(chunks), ADD_BATCH):
+            batch = chunks[start : start + ADD_BATCH]
+            if progress:
+                progress(start + len(batch), len(chunks), "embedding")
+            texts = [c.text for c in batch]
+            self.collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
+                                   documents=texts, metadatas=[c.metadata() for c in batch])
+        generation = uuid.uuid4().hex
+        cat.apply(remove=(), add=(), generation=generation, clear_marks=True)
+        self._set_generation(generation)
+        cat.set_repairing(False)
+        self._generation = None  # checked again on next use
+        return len(chunks)
 
     def _catch_up(self, generation: str) -> None:
         """Make the catalog what Chroma holds: read every id and metadata (paged), fetch the texts of the chunks

@@ -1,0 +1,129 @@
+"""A store whose vector index lost a folder: every command says so in one line with the fix, `rag doctor` finds
+it, and `rag ingest --repair` restores it from the catalog's text, also after a repair that was killed midway.
+
+(Before: with a segment folder deleted, `rag ask` answered from what was left, or failed with "Error finding id
+(this is a bug)", and `rag doctor` said ok.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.settings import DEFAULT_EMBED_MODEL
+from vectorstore.store import Index
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTION = "二七区新增多少学位?"
+# Chroma moves vectors from its log into the index folder in batches of 1,000 and then forgets them: more than
+# that many chunks, and a lost folder loses vectors for good.
+EXTRA = 1500
+
+
+class Known:
+    """The model's vectors as the store held them before the damage (re-embedding the corpus again would take
+    minutes); a text it has not seen goes through the real model."""
+
+    def __init__(self, model, known: dict[str, list[float]]) -> None:
+        self.model, self.known = model, known
+        self.calls = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        return [self.known[t] if t in self.known else self.model.embed_documents([t])[0] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed_query(text)
+
+
+def rag(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RAG_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "rag", *args], env=env, cwd=ROOT, capture_output=True, timeout=300,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory, corpus_index: Index) -> tuple[Path, dict[str, list[float]]]:
+    """The corpus and EXTRA more chunks (their vectors random), and every text's vector."""
+    home = tmp_path_factory.mktemp("grown") / "home"
+    shutil.copytree(corpus_index.home, home)
+    index = Index(home, None, DEFAULT_EMBED_MODEL)
+    real = index.chunks
+    rng = np.random.default_rng(0)
+    extra = [replace(real[i % len(real)], id=f"extra{i:05d}", text=f"{real[i % len(real)].text}(第{i}份)",
+                     source=f"extra{i // 20}.txt", path=f"/extra/{i // 20}.txt") for i in range(EXTRA)]
+    vecs = rng.normal(size=(EXTRA, 384))
+    index.add_embedded(extra, (vecs / np.linalg.norm(vecs, axis=1, keepdims=True)).tolist())
+    got = index.collection.get(include=["documents", "embeddings"])
+    known = {d: [float(x) for x in v] for d, v in zip(got["documents"], got["embeddings"], strict=True)}
+    index.catalog.close()
+    return home, known
+
+
+def _damaged(grown, tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(grown[0], home)
+    folders = [p for p in (home / "chroma").iterdir() if p.is_dir()]
+    assert folders  # the vector index's segment folder
+    for folder in folders:
+        shutil.rmtree(folder)
+    return home
+
+
+def test_a_lost_index_folder_is_said_in_one_line_with_the_fix(grown, tmp_path: Path) -> None:
+    home = _damaged(grown, tmp_path)
+    for args in (["ask", QUESTION], ["search", "学位"], ["ask", "--batch", str(ROOT / "evals" / "dev.jsonl")]):
+        proc = rag(*args, home=home)
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
+        assert "is damaged" in err and "rag ingest --repair" in err and "this is a bug" not in err
+        assert not proc.stdout.strip()  # no answer from what is left of the index
+    doctor = rag("doctor", "--json", home=home)
+    assert doctor.returncode == 1
+    assert "rag ingest --repair" in json.loads(doctor.stdout)["store"]["error"]
+
+
+def test_repair_restores_the_store_and_its_answers(grown, tmp_path: Path, embedder, corpus_index: Index) -> None:
+    home = _damaged(grown, tmp_path)
+    index = Index(home, Known(embedder, grown[1]), DEFAULT_EMBED_MODEL)
+    assert index.repair() == corpus_index.count() + EXTRA
+    assert index.verify() == ""
+    again = Index(home, Known(embedder, grown[1]), DEFAULT_EMBED_MODEL)
+    whole = tmp_path / "whole"
+    shutil.copytree(grown[0], whole)  # the same store, never damaged
+    before = Index(whole, Known(embedder, grown[1]), DEFAULT_EMBED_MODEL)
+    for query in ("二七区新增多少学位", "惠济区代表联络站", "政协委员捐款"):
+        assert [h.chunk.id for h in again.search(query, k=5)] == [h.chunk.id for h in before.search(query, k=5)]
+    proc = rag("ask", QUESTION, "--json", home=home)
+    assert proc.returncode == 0 and "1.04万" in json.loads(proc.stdout)["answer"]
+    assert json.loads(rag("doctor", "--json", home=home).stdout)["store"]["vectors"] == "ok"
+
+
+def test_a_repair_killed_midway_loses_nothing_and_is_finished_by_the_next(grown, tmp_path: Path, embedder,
+                                                                          corpus_index: Index) -> None:
+    home = _damaged(grown, tmp_path)
+
+    class Killed(Known):
+        def embed_documents(self, texts):
+            if self.calls == 3:
+                raise KeyboardInterrupt  # as a kill would stop it
+            return super().embed_documents(texts)
+
+    with pytest.raises(KeyboardInterrupt):
+        Index(home, Killed(embedder, grown[1]), DEFAULT_EMBED_MODEL).repair()
+    proc = rag("ask", QUESTION, home=home)
+    err = proc.stderr.decode()
+    assert proc.returncode == 2 and "was interrupted" in err and "rag ingest --repair" in err, err
+    index = Index(home, Known(embedder, grown[1]), DEFAULT_EMBED_MODEL)
+    assert index.catalog.count() == corpus_index.count() + EXTRA  # the text to re-embed is all still there
+    assert index.repair() == corpus_index.count() + EXTRA and index.verify() == ""
