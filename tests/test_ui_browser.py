@@ -97,6 +97,28 @@ def _call(server: str, api: str, body: str) -> str:
         return stream.read().decode("utf-8", "replace")
 
 
+def test_gradios_own_upload_route_keeps_the_upload_limit_and_leaves_no_files(tmp_path, rag_env, corpus_index):
+    """The raw upload route once took any file up to 50 MB, past the 5 MB of the upload box, and kept it on disk
+    after the UI stopped."""
+    import httpx
+
+    from ui.documents import MAX_UPLOAD_BYTES
+
+    shutil.copytree(corpus_index.home, rag_env)
+    cache = tmp_path / "gradio-cache"
+    port = free_port()
+    with serving([sys.executable, "-m", "rag", "ui", "--port", str(port)], port, tmp_path / "server.log",
+                 SERVER_START_S, env={**os.environ, "RAG_HOME": str(rag_env), "GRADIO_TEMP_DIR": str(cache)},
+                 what="`rag ui`"):
+        url = f"http://127.0.0.1:{port}/gradio_api/upload"
+        big = httpx.post(url, files={"files": ("big.txt", b"a" * (MAX_UPLOAD_BYTES + 1024), "text/plain")}, timeout=60)
+        assert big.status_code == 413, big.text
+        small = httpx.post(url, files={"files": ("small.txt", "青石县新修道路12公里。".encode(), "text/plain")}, timeout=60)
+        assert small.status_code == 200 and small.json()[0].startswith(str(cache)), small.text
+        assert any(p.is_file() for p in cache.rglob("*"))
+    assert not any(p.is_file() for p in cache.rglob("*"))  # removed when the UI stopped
+
+
 def test_a_question_is_answered_while_an_upload_is_being_indexed(indexed_server, tmp_path):
     """Uploads no longer hold the index: a second session asks while the first one's upload is indexed."""
     from gradio_client import Client, handle_file

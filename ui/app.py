@@ -3,8 +3,14 @@ and joined to their views; `launch` serves it."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import signal
 import sys
+import tempfile
 import threading
+from pathlib import Path
 
 import gradio as gr
 
@@ -25,8 +31,9 @@ from ui.chat import (
 )
 from ui.documents import (
     MAX_UPLOAD_BYTES,
-    SERVER_MAX_FILE_SIZE,
+    UPLOAD_CACHE_S,
     UPLOAD_SUFFIXES,
+    discard_uploaded,
     documents_table,
     index_summary,
     ingest_uploads,
@@ -167,13 +174,18 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
         problem = loaded()
         if problem:
             return (f"索引无法打开: {md_escape(problem)}", *refresh_index(), None)
-        status, problems = ingest_uploads(files, pipeline, upload_dir,
-                                          lambda f, what: progress(f, desc=what), lock=lock)
+        try:
+            status, problems = ingest_uploads(files, pipeline, upload_dir,
+                                              lambda f, what: progress(f, desc=what), lock=lock)
+        finally:
+            discard_uploaded(files)  # kept (under RAG_HOME/uploads) or refused: Gradio's copy is not needed
         for p in problems:
             gr.Warning(p)
         return (status, *refresh_index(), None)
 
-    with gr.Blocks(title="新闻问答 · rag", analytics_enabled=False) as demo:
+    # Gradio's upload cache: files older than UPLOAD_CACHE_S removed every UPLOAD_CACHE_S, all of them at shutdown
+    with gr.Blocks(title="新闻问答 · rag", analytics_enabled=False,
+                   delete_cache=(UPLOAD_CACHE_S, UPLOAD_CACHE_S)) as demo:
         gr.Markdown("## 新闻问答\n答案只来自已索引的新闻稿;每个 [n] 都能点开,看到原文段落。")
         with gr.Tab("问答"):
             sections = gr.State([])
@@ -235,10 +247,38 @@ def _theme() -> gr.themes.Base:
                                    "system-ui", "sans-serif"])
 
 
+def private_upload_cache() -> Path:
+    """Gradio keeps every file posted to its upload route in GRADIO_TEMP_DIR; this process gets a folder of its own
+    inside it, removed when the UI stops (Ctrl-C or `kill`), and the folders of UIs that died are removed at start."""
+    base = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    for old in base.glob("rag-ui-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    cache = base / f"rag-ui-{os.getpid()}"
+    cache.mkdir(parents=True, exist_ok=True)
+    os.environ["GRADIO_TEMP_DIR"] = str(cache)
+    atexit.register(shutil.rmtree, cache, True)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill`: leave through atexit, the cache removed
+    return cache
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
            auth: tuple[str, str] | None = None) -> None:
     """Serve the page at once; the index opens (the bundled corpus indexed into an empty store) in the background."""
     check_port(host, port)  # before anything slow, not after
+    private_upload_cache()
     pipeline = Pipeline.from_settings(settings)
     print("opening the index in the background; the page is served meanwhile", file=sys.stderr)
     loader = Loader(pipeline).start()
@@ -250,7 +290,7 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
         demo.queue().launch(
             server_name=server_name(host), server_port=port, auth=auth, share=False, prevent_thread_lock=False,
             footer_links=["gradio", "settings"], ssr_mode=False, mcp_server=False,
-            max_file_size=SERVER_MAX_FILE_SIZE, theme=_theme(), css=CSS,
+            max_file_size=MAX_UPLOAD_BYTES, theme=_theme(), css=CSS,
         )
     except OSError as exc:  # the port was taken since the check
         raise RagError(f"cannot listen on {host}:{port}; pick a free port with --port N") from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shutil
 from collections.abc import Callable, Sequence
@@ -15,8 +16,8 @@ from vectorstore.errors import printable
 
 UPLOAD_SUFFIXES = (".txt", ".md")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-# Gradio's own hard stop; our 5 MB check below gives the clear message.
-SERVER_MAX_FILE_SIZE = "50mb"
+# Seconds an uploaded file may stay in Gradio's cache (it is copied under RAG_HOME/uploads when indexed).
+UPLOAD_CACHE_S = 600
 
 
 def documents_table(pipeline: Pipeline) -> list[list[Any]]:
@@ -27,6 +28,19 @@ def index_summary(rows: Sequence[Sequence[Any]]) -> str:
     if not rows:
         return "索引是空的:上传 .txt / .md 文件,或运行 `rag ingest`。"
     return f"已索引 **{len(rows)}** 篇文档,共 **{sum(int(r[3]) for r in rows)}** 个段落。"
+
+
+def discard_uploaded(files: Sequence[str | Path] | None) -> None:
+    """Remove uploaded files from Gradio's upload cache once they are processed (only files inside it)."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    for f in files or ():
+        path = Path(f).resolve()
+        if path.is_relative_to(cache) and path.is_file():
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # Gradio keeps each file in a folder of its own
+                path.parent.rmdir()
 
 
 def check_upload(path: Path) -> str | None:
