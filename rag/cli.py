@@ -87,8 +87,8 @@ class Group(click.Group):
             sys.exit(141)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except Exception as exc:
-            if os.environ.get("RAG_DEBUG"):
+        except (Exception, BaseException) as exc:  # a library's Rust panic is a BaseException
+            if isinstance(exc, GeneratorExit) or os.environ.get("RAG_DEBUG"):
                 raise
             click.echo(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} "
                        "(this is a bug; RAG_DEBUG=1 shows the traceback)", err=True)

@@ -127,3 +127,22 @@ def test_a_repair_killed_midway_loses_nothing_and_is_finished_by_the_next(grown,
     index = Index(home, Known(embedder, grown[1]), DEFAULT_EMBED_MODEL)
     assert index.catalog.count() == corpus_index.count() + EXTRA  # the text to re-embed is all still there
     assert index.repair() == corpus_index.count() + EXTRA and index.verify() == ""
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_corrupt_chroma_database_names_the_file_and_the_fix(damage: str, store_copy: Path) -> None:
+    """Before: a Rust panic with its backtrace and a 60-line Python traceback, or "(this is a bug)"."""
+    db = store_copy / "chroma" / "chroma.sqlite3"
+    if damage == "garbage":
+        with db.open("r+b") as f:
+            f.seek(8192)
+            f.write(bytes(range(256)) * 16)
+    else:
+        os.truncate(db, 20000)
+    for args in (["ask", QUESTION], ["ingest"]):
+        proc = rag(*args, home=store_copy)
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
+        assert str(db) in err and "is damaged" in err and "backup" in err and "panicked" not in err, err
+    doctor = rag("doctor", "--json", home=store_copy)
+    assert doctor.returncode == 1 and str(db) in json.loads(doctor.stdout)["store"]["error"]

@@ -7,12 +7,14 @@ imports langchain_core's runnables and langsmith, ~0.45 s that a one-shot questi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
 import re
 import shutil
 import sqlite3
+import sys
 import threading
 import time
 import unicodedata
@@ -127,14 +129,27 @@ class Index:
                     u = urlparse(self.chroma_url)
                     client = chromadb.HttpClient(host=u.hostname or "localhost", port=u.port or 8000,
                                                  ssl=u.scheme == "https", settings=chroma_settings)
+                    self._client = client
+                    self._collection = client.get_or_create_collection(
+                        self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
                 else:
                     (self.home / "chroma").mkdir(parents=True, exist_ok=True)
-                    client = chromadb.PersistentClient(path=str(self.home / "chroma"), settings=chroma_settings)
-                self._client = client
-                self._collection = client.get_or_create_collection(
-                    self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
-            except Exception as exc:
+                    # a damaged database makes chromadb's Rust core panic, and Rust prints the panic and its
+                    # backtrace to the process's stderr: the user gets our one line instead
+                    with _stderr_muted():
+                        client = chromadb.PersistentClient(path=str(self.home / "chroma"), settings=chroma_settings)
+                        self._client = client
+                        self._collection = client.get_or_create_collection(
+                            self.collection_name, embedding_function=None, metadata={"hnsw:space": "cosine"})
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # chromadb's Rust core panics (a BaseException) on a damaged database
                 why = scrub(first_line(exc), self.chroma_url)
+                if not self.chroma_url and re.search(r"malformed|not a database|file is encrypted|SqliteError", why):
+                    raise StoreError(
+                        f"the Chroma database {self.home / 'chroma' / 'chroma.sqlite3'} is damaged ({why[:120]}); "
+                        "restore the folder from a backup, or move it away and run `rag ingest` on your sources "
+                        "to index them again") from exc
                 raise StoreError(f"cannot open the Chroma store at {self.location}: {why}") from exc
         return self._collection
 
@@ -604,6 +619,24 @@ class Index:
 
 
 _NOT_TEXT = re.compile(r"\s+")  # after NFKC; \s takes the ideographic space too
+
+
+@contextlib.contextmanager
+def _stderr_muted():
+    """File descriptor 2 sent to /dev/null meanwhile (what a library's native code writes there included)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (an embedding app): nothing to mute
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _same_text(text: str) -> str:
