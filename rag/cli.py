@@ -248,14 +248,15 @@ def ask(question: str | None, batch: Path | None, k: int, history: tuple[str, ..
     for n, obj in json_lines(batch):  # every line checked before the first answer
         question = question_of(obj, f"{batch}:{n}")
         items.append((obj.get("id", str(n)), question, list(user_turns(obj.get("history"), f"{batch}:{n}"))))
-    for qid, q, hist in items:
-        a = p.ask(q, hist, k=k)
-        if as_json:
-            _emit(as_object(a, qid))
-        else:
-            click.echo(_shown(f"{qid}: {q}"))
-            _warn(a)
-            _print_answer(a)
+    with p.snapshot():  # every answer of the batch from one version of the store, whatever is ingested meanwhile
+        for qid, q, hist in items:
+            a = p.ask(q, hist, k=k)
+            if as_json:
+                _emit(as_object(a, qid))
+            else:
+                click.echo(_shown(f"{qid}: {q}"))
+                _warn(a)
+                _print_answer(a)
 
 
 @main.command()

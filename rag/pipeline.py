@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -111,6 +112,12 @@ class Pipeline:
             empty = self.index.count() == 0
         return self.ingest([BUNDLED_CORPUS]) if empty else None
 
+    @contextlib.contextmanager
+    def snapshot(self):
+        """Questions asked meanwhile are answered from one version of the store (vectorstore.store.Index.snapshot)."""
+        with _user_errors(), self.index.snapshot():
+            yield self
+
     def search(self, query: str, *, k: int = 5, mode: str = "hybrid", history: Sequence[str] = (),
                district: str | None = None) -> list[Hit]:
         """Retrieval as `ask` does it: follow-ups resolved, the question's district used as a filter."""
@@ -143,7 +150,7 @@ class Pipeline:
             # "？？？", or a lone "的": nothing to look for, so nothing to cite (a follow-up may lean on its history)
             answer = Answer(question, NO_WORDS, True, [], {})
         else:
-            with _user_errors():
+            with _user_errors(), self.index.snapshot():  # one question, one version of the store
                 for answer in self.chain.stream({"question": question, "history": list(history), "k": max(k, 1),
                                                  "mode": mode, "district": district, "body": body}):
                     if isinstance(answer, str):

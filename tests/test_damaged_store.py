@@ -146,3 +146,30 @@ def test_a_corrupt_chroma_database_names_the_file_and_the_fix(damage: str, store
         assert str(db) in err and "is damaged" in err and "backup" in err and "panicked" not in err, err
     doctor = rag("doctor", "--json", home=store_copy)
     assert doctor.returncode == 1 and str(db) in json.loads(doctor.stdout)["store"]["error"]
+
+
+def test_a_batch_answers_from_one_version_while_another_process_ingests(tmp_path: Path, embedder) -> None:
+    """Before: a batch running beside an ingest answered some questions from the old store and some from the
+    half-new one. Inside a snapshot, every answer comes from the version it began with; after it, the new one."""
+    from rag.pipeline import Pipeline
+    from rag.settings import BUNDLED_CORPUS, Settings
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, corpus)
+    home = tmp_path / "home"
+    pipeline = Pipeline.from_settings(Settings.from_env({**os.environ, "RAG_HOME": str(home)}))
+    pipeline.ingest([corpus])
+    before = pipeline.ask(QUESTION)
+    assert "1.04万" in before.answer
+    article = next(p for p in corpus.glob("*.txt") if "1.04万" in p.read_text(encoding="utf-8"))
+    article.write_text(article.read_text(encoding="utf-8").replace("1.04万", "2.18万"), encoding="utf-8")
+    with pipeline.snapshot():
+        pipeline.ask("惠济区有多少个代表联络站?")  # the batch is under way
+        proc = rag("ingest", str(corpus), home=home)  # another process changes the article meanwhile
+        assert proc.returncode == 0 and "added 1," in proc.stdout.decode() and "removed 1" in proc.stdout.decode(), proc
+        pipeline.index._checked = 0.0  # the next question would look for changes at once
+        during = pipeline.ask(QUESTION)
+    assert during.answer == before.answer and during.citations[0].quote == before.citations[0].quote
+    pipeline.index._checked = 0.0
+    after = pipeline.ask(QUESTION)
+    assert "2.18万" in after.answer and "1.04万" not in after.answer

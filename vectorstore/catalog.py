@@ -13,6 +13,7 @@ ingest, one transaction per change, so that nothing a question needs is read or 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sqlite3
@@ -338,6 +339,22 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return [cid for (cid,) in self._db().execute("SELECT id FROM chunks ORDER BY rowid")]
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """This thread's reads meanwhile see the catalog as it is now (one SQLite read transaction: WAL keeps the
+        version it began with, whatever another process commits)."""
+        db = self._db()
+        if db.in_transaction:  # inside a snapshot already (a batch's question)
+            yield
+            return
+        db.execute("BEGIN")
+        db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()  # the snapshot starts here
+        try:
+            yield
+        finally:
+            if db.in_transaction:
+                db.execute("COMMIT")
 
     # -- repair --------------------------------------------------------------
     def repairing(self) -> bool:

@@ -99,6 +99,7 @@ class Index:
         self._sentences: SentenceVectors | None = None
         self._cache: dict = {}  # values derived from the catalog, for the current generation
         self._queries: dict[str, list[float]] = {}  # the last questions' vectors (search, then the answerer)
+        self._frozen = 0  # inside snapshot(): no reopening
 
     # -- opening ---------------------------------------------------------
     @property
@@ -187,7 +188,7 @@ class Index:
         (and then fails on their ids), so it is reopened; a Chroma server is always current.
         """
         now = time.monotonic()
-        if self._collection is None or now - self._checked < every_s:
+        if self._collection is None or now - self._checked < every_s or self._frozen:
             return False
         self._checked = now
         with self._generation_lock:
@@ -258,6 +259,18 @@ class Index:
                 self._cache = {}
                 self._generation = current
         return self.catalog
+
+    @contextlib.contextmanager
+    def snapshot(self):
+        """Reads meanwhile (in this thread) answer from the store as it is now, whatever another process ingests:
+        the catalog in one read transaction, Chroma not reopened. One `rag ask --batch` is one version."""
+        cat = self._in_step()
+        self._frozen += 1
+        try:
+            with cat.snapshot():
+                yield self
+        finally:
+            self._frozen -= 1
 
     def _keep_up(self) -> str:
         """Catch the catalog up with Chroma if it is behind (or damaged); the store's current generation."""
