@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,8 @@ MODES = ("hybrid", "dense", "bm25")
 # A question is a sentence or two; a pasted page is not one, and would hold a CPU for seconds (27,000
 # characters took 32 s), so a page's worth is refused up front.
 MAX_QUESTION_CHARS = 500
+# Below this much free space, a store write that fails is taken for a full disk.
+LOW_DISK_BYTES = 32 * 1024 * 1024
 _WORD = re.compile(r"[^\W_]")
 NO_WORDS = "问题里没有可以检索的词语,无法回答。请换一种问法,例如:某区今年新增了多少学位?"
 
@@ -65,7 +69,7 @@ class Pipeline:
         LLM mode the chat model's client (its import takes ~1 s; the model itself is not asked)."""
         from vectorstore.places import posseg
 
-        with _user_errors():
+        with _user_errors(self.settings.home):
             self.index.warm()
             self.embedder.embed_query("预热")
         posseg()
@@ -79,14 +83,14 @@ class Pipeline:
             path, why = gone[0]
             more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
             raise RagError(f"{path}: {why}{more}; nothing was ingested")
-        with _user_errors():
+        with _user_errors(self.settings.home):
             return self.index.ingest(list(paths) if paths else [BUNDLED_CORPUS], progress=progress,
                                      origin_of=self.origin_of)
 
     def repair(self, progress: Callable[[int, int, str], None] | None = None) -> int:
         """Re-embed every stored passage from the catalog's text into a new vector index (a damaged store); how
         many. The store is then checked whole, or the error says what is still wrong."""
-        with _user_errors():
+        with _user_errors(self.settings.home):
             n = self.index.repair(progress=progress)
             problem = self.index.verify()
         if problem:
@@ -108,14 +112,14 @@ class Pipeline:
 
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the bundled corpus when the store is empty."""
-        with _user_errors():
+        with _user_errors(self.settings.home):
             empty = self.index.count() == 0
         return self.ingest([BUNDLED_CORPUS]) if empty else None
 
     @contextlib.contextmanager
     def snapshot(self):
         """Questions asked meanwhile are answered from one version of the store (vectorstore.store.Index.snapshot)."""
-        with _user_errors(), self.index.snapshot():
+        with _user_errors(self.settings.home), self.index.snapshot():
             yield self
 
     def search(self, query: str, *, k: int = 5, mode: str = "hybrid", history: Sequence[str] = (),
@@ -125,7 +129,7 @@ class Pipeline:
         if not (query or "").strip():
             raise RagError("the query is empty; give some words to look for, e.g. 新增学位")
         _check_question(query, history, "the query")
-        with _user_errors():
+        with _user_errors(self.settings.home):
             self.index.refresh()
             return self.chain.search(query, k=k, mode=mode, history=history, district=district)
 
@@ -144,13 +148,13 @@ class Pipeline:
             raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
         _check_question(question, history, "the question")
         t0 = time.perf_counter()
-        with _user_errors():
+        with _user_errors(self.settings.home):
             self.index.refresh()
         if not _WORD.search(question) or (not history and not tokenize(question)):
             # "？？？", or a lone "的": nothing to look for, so nothing to cite (a follow-up may lean on its history)
             answer = Answer(question, NO_WORDS, True, [], {})
         else:
-            with _user_errors(), self.index.snapshot():  # one question, one version of the store
+            with _user_errors(self.settings.home), self.index.snapshot():  # one question, one version of the store
                 for answer in self.chain.stream({"question": question, "history": list(history), "k": max(k, 1),
                                                  "mode": mode, "district": district, "body": body}):
                     if isinstance(answer, str):
@@ -159,11 +163,11 @@ class Pipeline:
         yield answer
 
     def documents(self) -> list[DocumentInfo]:
-        with _user_errors():
+        with _user_errors(self.settings.home):
             return self.index.documents()
 
     def districts(self) -> list[str]:
-        with _user_errors():
+        with _user_errors(self.settings.home):
             return self.index.districts()
 
     def source_text(self, source: str) -> str:
@@ -186,12 +190,39 @@ def _check_question(text: str, history: Sequence[str], what: str) -> None:
 
 
 @contextmanager
-def _user_errors():
-    """The store's and the model's errors, whose messages are for the user, as RagError."""
+def _user_errors(home: Path | None = None):
+    """The store's and the model's errors, whose messages are for the user, as RagError; a full disk, said as such
+    (SQLite's "database or disk is full" surfaces from Chroma's core as an InternalError)."""
     try:
         yield
-    except (ModelError, StoreError) as exc:
-        raise RagError(str(exc)) from exc
+    except Exception as exc:
+        if isinstance(exc, ModelError | StoreError) and not disk_full(exc):
+            raise RagError(str(exc)) from exc
+        where = Path(home) if home else Path.cwd()
+        while not where.exists() and where != where.parent:
+            where = where.parent
+        try:
+            free = shutil.disk_usage(where).free
+        except OSError:
+            free = None
+        # Chroma's core may report a full disk only as the write it could not finish ("Failed to apply logs…")
+        if not (disk_full(exc) or (free is not None and free < LOW_DISK_BYTES)):
+            raise
+        left = f"{free / 1e6:.1f} MB free" if free is not None else "free space unknown"
+        raise RagError(f"the disk holding {where} is full ({left}); free some space, or set RAG_HOME to a folder on "
+                       "another disk, and run the command again: what was stored before is kept") from exc
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Is this error (or one it came from) a full disk?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        if re.search(r"disk is full|No space left on device|SQLITE_FULL", str(seen)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _check_mode(mode: str) -> None:

@@ -173,3 +173,39 @@ def test_a_batch_answers_from_one_version_while_another_process_ingests(tmp_path
     pipeline.index._checked = 0.0
     after = pipeline.ask(QUESTION)
     assert "2.18万" in after.answer and "1.04万" not in after.answer
+
+
+def test_a_full_disk_is_said_as_such_and_the_store_keeps_answering(tmp_path: Path, store_copy: Path) -> None:
+    """Before: "cannot rollback - no transaction is active (this is a bug)" or "database or disk is full (this is
+    a bug)". A small tmpfs stands in for the full disk (root only; skipped where it cannot be mounted)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    size = sum(f.stat().st_size for f in store_copy.rglob("*") if f.is_file()) + 2_000_000
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size // 1024 + 1}k", "tmpfs", str(disk)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        home = disk / "home"
+        shutil.copytree(store_copy, home)
+        (disk / "filler").write_bytes(b"\0" * max(0, shutil.disk_usage(disk).free - 150_000))
+        articles = tmp_path / "articles"
+        articles.mkdir()
+        (articles / "report.txt").write_text("青石县年度工作报告\n\n" + "\n\n".join(
+            f"青石县第{i}项工作:今年全县新建道路{i % 90 + 1}公里,新增绿地{i % 70 + 1}公顷,惠及群众{i % 9 + 1}万人。" * 3
+            for i in range(300)) + "\n", encoding="utf-8")
+        proc = rag("ingest", str(articles), home=home)
+        err = proc.stderr.decode()
+        assert proc.returncode == 2 and len(err.strip().splitlines()) == 1, err
+        assert f"the disk holding {home} is full" in err and "this is a bug" not in err, err
+        # Chroma cannot even open a store on a disk with no byte left: the question says why, in one line
+        ask = rag("ask", QUESTION, home=home)
+        assert ask.returncode == 2 and f"the disk holding {home} is full" in ask.stderr.decode(), ask.stderr
+        (disk / "filler").unlink()
+        answer = rag("ask", QUESTION, "--json", home=home)  # with room again, the store answers as before
+        assert answer.returncode == 0 and "1.04万" in json.loads(answer.stdout)["answer"]
+        subprocess.run(["mount", "-o", f"remount,size={size // 1024 + 40_000}k", str(disk)], check=True)
+        again = rag("ingest", str(articles), "--json", home=home)  # with room again, the ingest completes
+        assert again.returncode == 0, again.stderr
+        assert json.loads(rag("doctor", "--json", home=home).stdout)["store"]["vectors"] == "ok"
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
