@@ -58,7 +58,7 @@ class ExtractiveAnswerer:
         """Sentences -> their cosine with the question as the search embedded it (vectorstore.sentences)."""
         query = np.asarray(self.index.query_vector(dense_query(intent, "")), dtype=np.float32)
         query /= np.linalg.norm(query) or 1.0
-        return lambda texts: self.index.sentence_vectors.get(texts) @ query if texts else np.zeros(0)
+        return lambda texts: self.index.sentence_vectors.get(texts) @ query
 
     def scored(self, intent: Intent, hits: Sequence[Hit], absent: frozenset[str]) -> tuple[list[Span], float]:
         """Every candidate sentence of the hits, best first by the fitted ranker, and the calibrated confidence

@@ -15,7 +15,7 @@ import click
 from rag.cite import FORMATS, render
 from rag.errors import RagError
 from rag.history import json_lines, question_of, user_turns
-from vectorstore.errors import BIDI_CONTROLS, printable
+from vectorstore.errors import BIDI_ESCAPES, printable
 
 EXIT_USAGE = 2
 
@@ -87,7 +87,7 @@ class Group(click.Group):
             sys.exit(141)
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
-        except (Exception, BaseException) as exc:  # a library's Rust panic is a BaseException
+        except BaseException as exc:  # a library's Rust panic is a BaseException, not an Exception
             if isinstance(exc, GeneratorExit) or os.environ.get("RAG_DEBUG"):
                 raise
             click.echo(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} "
@@ -182,7 +182,7 @@ def search(query: str, k: int, district: str | None, mode: str, as_json: bool) -
         click.echo(_shown(f"    {r['text']}"))
 
 
-_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {127: None} | {ord(b): f"\\u{ord(b):04x}" for b in BIDI_CONTROLS}
+_CONTROL = dict.fromkeys(c for c in range(32) if c not in (9, 10)) | {127: None} | BIDI_ESCAPES
 
 
 def _shown(text: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import re
@@ -69,7 +68,7 @@ class Pipeline:
         LLM mode the chat model's client (its import takes ~1 s; the model itself is not asked)."""
         from vectorstore.places import posseg
 
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             self.index.warm()
             self.embedder.embed_query("预热")
         posseg()
@@ -83,14 +82,14 @@ class Pipeline:
             path, why = gone[0]
             more = f" (and {len(gone) - 1} more)" if len(gone) > 1 else ""
             raise RagError(f"{path}: {why}{more}; nothing was ingested")
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             return self.index.ingest(list(paths) if paths else [BUNDLED_CORPUS], progress=progress,
                                      origin_of=self.origin_of)
 
     def repair(self, progress: Callable[[int, int, str], None] | None = None) -> int:
         """Re-embed every stored passage from the catalog's text into a new vector index (a damaged store); how
         many. The store is then checked whole, or the error says what is still wrong."""
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             n = self.index.repair(progress=progress)
             problem = self.index.verify()
         if problem:
@@ -112,14 +111,18 @@ class Pipeline:
 
     def ensure_ingested(self) -> IngestReport | None:
         """Ingest the bundled corpus when the store is empty."""
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             empty = self.index.count() == 0
         return self.ingest([BUNDLED_CORPUS]) if empty else None
 
-    @contextlib.contextmanager
+    def _user_errors(self):
+        """The store's and the model's errors as RagError, a full disk named by the store's folder (`user_errors`)."""
+        return user_errors(self.settings.home)
+
+    @contextmanager
     def snapshot(self):
         """Questions asked meanwhile are answered from one version of the store (vectorstore.store.Index.snapshot)."""
-        with _user_errors(self.settings.home), self.index.snapshot():
+        with self._user_errors(), self.index.snapshot():
             yield self
 
     def search(self, query: str, *, k: int = 5, mode: str = "hybrid", history: Sequence[str] = (),
@@ -129,7 +132,7 @@ class Pipeline:
         if not (query or "").strip():
             raise RagError("the query is empty; give some words to look for, e.g. 新增学位")
         _check_question(query, history, "the query")
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             self.index.refresh()
             return self.chain.search(query, k=k, mode=mode, history=history, district=district)
 
@@ -148,13 +151,13 @@ class Pipeline:
             raise RagError("the question is empty; ask something like: 西工区今年新建了几所学校?")
         _check_question(question, history, "the question")
         t0 = time.perf_counter()
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             self.index.refresh()
         if not _WORD.search(question) or (not history and not tokenize(question)):
             # "？？？", or a lone "的": nothing to look for, so nothing to cite (a follow-up may lean on its history)
             answer = Answer(question, NO_WORDS, True, [], {})
         else:
-            with _user_errors(self.settings.home), self.index.snapshot():  # one question, one version of the store
+            with self._user_errors(), self.index.snapshot():  # one question, one version of the store
                 for answer in self.chain.stream({"question": question, "history": list(history), "k": max(k, 1),
                                                  "mode": mode, "district": district, "body": body}):
                     if isinstance(answer, str):
@@ -163,11 +166,11 @@ class Pipeline:
         yield answer
 
     def documents(self) -> list[DocumentInfo]:
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             return self.index.documents()
 
     def districts(self) -> list[str]:
-        with _user_errors(self.settings.home):
+        with self._user_errors():
             return self.index.districts()
 
     def source_text(self, source: str) -> str:
@@ -190,7 +193,7 @@ def _check_question(text: str, history: Sequence[str], what: str) -> None:
 
 
 @contextmanager
-def _user_errors(home: Path | None = None):
+def user_errors(home: Path | None = None):
     """The store's and the model's errors, whose messages are for the user, as RagError; a full disk, said as such
     (SQLite's "database or disk is full" surfaces from Chroma's core as an InternalError)."""
     try:

@@ -167,10 +167,10 @@ def test_a_batch_answers_from_one_version_while_another_process_ingests(tmp_path
         pipeline.ask("惠济区有多少个代表联络站?")  # the batch is under way
         proc = rag("ingest", str(corpus), home=home)  # another process changes the article meanwhile
         assert proc.returncode == 0 and "added 1," in proc.stdout.decode() and "removed 1" in proc.stdout.decode(), proc
-        pipeline.index._checked = 0.0  # the next question would look for changes at once
+        assert pipeline.index.refresh(every_s=0) is False  # the snapshot does not reopen the store
         during = pipeline.ask(QUESTION)
     assert during.answer == before.answer and during.citations[0].quote == before.citations[0].quote
-    pipeline.index._checked = 0.0
+    assert pipeline.index.refresh(every_s=0) is True  # after it, the other process's change is seen
     after = pipeline.ask(QUESTION)
     assert "2.18万" in after.answer and "1.04万" not in after.answer
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import threading
 from pathlib import Path
 
@@ -250,7 +249,9 @@ def _theme() -> gr.themes.Base:
 def private_upload_cache() -> Path:
     """Gradio keeps every file posted to its upload route in GRADIO_TEMP_DIR; this process gets a folder of its own
     inside it, removed when the UI stops (Ctrl-C or `kill`), and the folders of UIs that died are removed at start."""
-    base = Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+    from gradio.utils import get_upload_folder
+
+    base = Path(get_upload_folder())  # GRADIO_TEMP_DIR, or Gradio's folder in the system's temporary one
     for old in base.glob("rag-ui-*"):
         pid = old.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _alive(int(pid)):

@@ -62,8 +62,9 @@ def scrub(text: str, url: str | None) -> str:
 # Characters that reorder or hide text on a terminal or a page: bidirectional embeddings, overrides and isolates
 # ("\u202e" shows "txt.exe" as "exe.txt").
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_ESCAPED = {**{c: f"\\x{c:02x}" for c in range(32)}, 9: "\\t", 10: "\\n", 13: "\\r", 127: "\\x7f",
-            **{ord(b): f"\\u{ord(b):04x}" for b in BIDI_CONTROLS}}
+# each written as its escape ("\\u202e"), for str.translate
+BIDI_ESCAPES = {ord(b): f"\\u{ord(b):04x}" for b in BIDI_CONTROLS}
+_ESCAPED = {**{c: f"\\x{c:02x}" for c in range(32)}, 9: "\\t", 10: "\\n", 13: "\\r", 127: "\\x7f", **BIDI_ESCAPES}
 
 
 def printable(name: str) -> str:

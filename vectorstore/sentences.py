@@ -43,6 +43,11 @@ def key(sentence: str) -> bytes:
     return hashlib.blake2b(sentence.encode("utf-8"), digest_size=16).digest()
 
 
+def _quantized(m: np.ndarray) -> np.ndarray:
+    """Unit vectors as stored: int8, times SCALE."""
+    return np.round(m * SCALE).clip(-127, 127).astype(np.int8)
+
+
 class SentenceVectors:
     """Unit vectors of sentences, embedded as passages by the store's model; one SQLite file per store and model."""
 
@@ -79,20 +84,27 @@ class SentenceVectors:
             self._local.db = None
 
     # -- reading -------------------------------------------------------------
-    def _stored(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
-        out: dict[bytes, np.ndarray] = {}
+    def _rows(self, columns: str, keys: Sequence[bytes]) -> list[tuple]:
+        """`columns` of the stored rows whose key is one of `keys` ([] when the file cannot be read: the vectors are
+        embedded again)."""
+        out: list[tuple] = []
         try:
             db = self._db()
             for start in range(0, len(keys), 500):
                 part = list(keys[start : start + 500])
-                rows = db.execute(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)  # noqa: S608
-                for k, blob in rows:
-                    out[k] = np.frombuffer(blob, dtype=np.int8).astype(np.float32) / SCALE
+                out += db.execute(f"SELECT {columns} FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)  # noqa: S608
         except sqlite3.DatabaseError:
-            return {}  # unreadable: embedded again below
+            return []
         return out
 
-    def get(self, texts: Sequence[str], keep: bool = True) -> np.ndarray:
+    def _stored(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+        return {k: np.frombuffer(blob, dtype=np.int8).astype(np.float32) / SCALE for k, blob in self._rows("key, vec", keys)}
+
+    def _have(self, keys: Sequence[bytes]) -> set[bytes]:
+        """Which of the keys are stored (their vectors not read)."""
+        return {k for (k,) in self._rows("key", keys)}
+
+    def get(self, texts: Sequence[str]) -> np.ndarray:
         """The texts' vectors (len(texts) x dim, float32), embedding and keeping the ones not stored yet."""
         if not texts:
             return np.zeros((0, 0), dtype=np.float32)
@@ -109,8 +121,7 @@ class SentenceVectors:
                 expect(len(missing))
             vecs = self._embed(list(missing.values()))
             found.update(zip(missing, vecs, strict=True))
-            if keep:
-                self._put(list(zip(missing, vecs, strict=True)), wait_s=WRITE_WAIT_S)
+            self._put(list(zip(missing, vecs, strict=True)), wait_s=WRITE_WAIT_S)
         with self._lock:
             if len(self._memory) > MEMORY:
                 self._memory.clear()
@@ -124,11 +135,11 @@ class SentenceVectors:
             m = np.asarray(self.embedder.embed_documents(texts[start : start + EMBED_BATCH]), dtype=np.float32)
             m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-12)
             # as stored: the same vector whether it was just embedded or read back
-            out += list(np.round(m * SCALE).clip(-127, 127).astype(np.int8).astype(np.float32) / SCALE)
+            out += list(_quantized(m).astype(np.float32) / SCALE)
         return out
 
     def _put(self, items: list[tuple[bytes, np.ndarray]], wait_s: float = 60.0) -> None:
-        rows = [(k, np.round(v * SCALE).clip(-127, 127).astype(np.int8).tobytes()) for k, v in items]
+        rows = [(k, _quantized(v).tobytes()) for k, v in items]
         try:
             db = self._db()
             db.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
@@ -147,9 +158,7 @@ class SentenceVectors:
         """Embed and store every sentence of the paragraphs that is not stored yet (ingest); how many were new."""
         texts = list(dict.fromkeys(s for p in paragraphs for s in sentences(p)))
         keys = [key(t) for t in texts]
-        have: set[bytes] = set()
-        for start in range(0, len(keys), 5000):
-            have |= set(self._stored(keys[start : start + 5000]))
+        have = self._have(keys)
         todo = [(k, t) for k, t in zip(keys, texts, strict=True) if k not in have]
         for start in range(0, len(todo), 512):
             part = todo[start : start + 512]

@@ -337,16 +337,7 @@ class Index:
         except Exception:  # noqa: BLE001 - a collection too damaged to delete is replaced all the same
             pass
         self._collection = self._vs = None
-        expect = getattr(self.embedder, "expect", None)
-        if expect:
-            expect(len(chunks))
-        for start in range(0, len(chunks), ADD_BATCH):
-            batch = chunks[start : start + ADD_BATCH]
-            if progress:
-                progress(start + len(batch), len(chunks), "embedding")
-            texts = [c.text for c in batch]
-            self.collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
-                                   documents=texts, metadatas=[c.metadata() for c in batch])
+        self._embed_into_chroma(chunks, progress)
         generation = uuid.uuid4().hex
         cat.apply(remove=(), add=(), generation=generation, clear_marks=True)
         self._set_generation(generation)
@@ -479,20 +470,11 @@ class Index:
             # next one to open the store catches the catalog up with Chroma.
             mark = cat.begin_change()
             collection = self.collection
-            expect = getattr(self.embedder, "expect", None)
-            if expect:
-                expect(len(new_chunks))
             if delete:
                 collection.delete(ids=sorted(delete))
             for c in updates:
                 collection.update(ids=[c.id], metadatas=[c.metadata()])
-            for start in range(0, len(new_chunks), ADD_BATCH):
-                batch = new_chunks[start : start + ADD_BATCH]
-                if progress:
-                    progress(start + len(batch), len(new_chunks), "embedding")
-                texts = [c.text for c in batch]
-                collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
-                                  documents=texts, metadatas=[c.metadata() for c in batch])
+            self._embed_into_chroma(new_chunks, progress)
             if progress:
                 progress(len(new_chunks), len(new_chunks), "indexing")
             generation = uuid.uuid4().hex
@@ -502,14 +484,27 @@ class Index:
         return IngestReport(added=len(new_chunks), unchanged=unchanged, removed=len(delete), updated=len(updates),
                             chunks=cat.count(), files=len(seen_paths), skipped=skipped)
 
+    def _embed_into_chroma(self, chunks: list[Chunk], progress: Progress | None = None) -> None:
+        """Embed the chunks' text and write them into Chroma, a batch at a time."""
+        expect = getattr(self.embedder, "expect", None)
+        if expect:
+            expect(len(chunks))
+        for start in range(0, len(chunks), ADD_BATCH):
+            batch = chunks[start : start + ADD_BATCH]
+            if progress:
+                progress(start + len(batch), len(chunks), "embedding")
+            texts = [c.text for c in batch]
+            self.collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
+                                   documents=texts, metadatas=[c.metadata() for c in batch])
+
     def _fill_sentences(self, new_chunks: list[Chunk], progress: Progress | None = None) -> None:
         """Embed the sentences of the new chunks; once per store generation, those of every chunk (a store
         from before sentence vectors, chunks another client added): after this no question embeds a sentence."""
         vectors = self.sentence_vectors
-        generation = self.generation()
-        if vectors.filled() == generation:
+        generation, filled = self.generation(), vectors.filled()
+        if filled == generation:
             return
-        if new_chunks and vectors.filled():
+        if new_chunks and filled:
             vectors.add((c.text for c in new_chunks), progress)
         else:
             vectors.add((c.text for c in self._in_step().all()), progress)
