@@ -141,7 +141,7 @@ def citation(n: int, c: Chunk, quote: str, score: float, reprints: Sequence[Chun
                     section=c.section, year=c.year, origin=c.origin, ingested=c.ingested,
                     also=tuple({"source": d.source, "paragraph": d.paragraph, "title": d.title} for d in reprints),
                     context=c.text, start=c.start, end=c.end,
-                    outlet=c.outlet, date=c.date, url=c.url, page=c.page)
+                    outlet=c.outlet, date=c.date, url=c.url, page=c.page, file_page=c.file_page)
 
 
 class Answerer(Protocol):

@@ -50,15 +50,20 @@ def _reference(c: Citation, esc: Callable[[str], str], link: Callable[[str], str
     return ". ".join(parts) + "."
 
 
+def place(c: Citation) -> str:
+    """Where in its file the quote stands: "第3段", or "第2页 第3段" in a file with pages (a PDF)."""
+    return (f"第{c.file_page}页 " if c.file_page else "") + f"第{c.paragraph}段"
+
+
 def formatted(c: Citation) -> str:
     """The quote in 「」, its article's reference and where in the file it stands: one citation to paste."""
-    return f"「{_one_line(c.quote)}」——{reference(c)} ({c.source}, 第{c.paragraph}段)"
+    return f"「{_one_line(c.quote)}」——{reference(c)} ({c.source}, {place(c)})"
 
 
 def _footnote(c: Citation) -> str:
     """formatted(c) in Markdown: text escaped, the URL a link, the file name code."""
     source = f"`{c.source}`" if "`" not in c.source else _md(c.source)
-    return f"[^{c.n}]: 「{_md(_one_line(c.quote))}」——{_reference(c, _md, lambda url: f'<{url}>')} ({source}, 第{c.paragraph}段)"
+    return f"[^{c.n}]: 「{_md(_one_line(c.quote))}」——{_reference(c, _md, lambda url: f'<{url}>')} ({source}, {place(c)})"
 
 
 def _plain(text: str) -> str:

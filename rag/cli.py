@@ -146,13 +146,49 @@ def ingest(paths: tuple[Path, ...], as_json: bool, repair: bool) -> None:
     report = p.ingest(list(paths) or None, progress=progress)
     if bar is not None:
         bar.close()
+    nothing = report.files == 0 and bool(report.skipped)
     if as_json:
         _emit(report.to_json())
+    else:
+        click.echo(f"added {report.added}, unchanged {report.unchanged}, removed {report.removed}"
+                   + (f", updated {report.updated}" if report.updated else "") + f"; {report.chunks} chunks in the index")
+        for path, reason in report.skipped:
+            click.echo(f"skipped {printable(path)}: {_shown(reason)}", err=True)
+    if nothing:
+        raise SystemExit(1)  # nothing could be ingested (../shared/CLI.md): each file's reason is above
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+def docs(as_json: bool) -> None:
+    """List every document in the store: source, title, outlet, date, chunks, when added."""
+    documents = sorted(_pipeline().documents(), key=lambda d: (d.ingested, d.source))
+    if as_json:
+        _emit([d.to_json() for d in documents])
         return
-    click.echo(f"added {report.added}, unchanged {report.unchanged}, removed {report.removed}"
-               + (f", updated {report.updated}" if report.updated else "") + f"; {report.chunks} chunks in the index")
-    for path, reason in report.skipped:
-        click.echo(f"skipped {printable(path)}: {_shown(reason)}", err=True)
+    if not documents:
+        click.echo("the store is empty; add documents with `rag ingest PATH`", err=True)
+        return
+    for d in documents:
+        printed = " ".join(x for x in (d.outlet, d.date) if x) or "-"
+        added = d.ingested.replace("T", " ").rstrip("Z") or "-"
+        click.echo(f"{printable(d.source)}\t{_shown(d.title) or '-'}\t{_shown(printed)}\t{d.chunks} chunks\t"
+                   f"added {added}\t{d.origin or '-'}")
+    click.echo(f"{len(documents)} documents, {sum(d.chunks for d in documents)} chunks", err=True)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print what was removed as JSON.")
+def remove(sources: tuple[str, ...], as_json: bool) -> None:
+    """Remove documents (a source as `rag docs` lists it, or a path) from every index."""
+    paths, n = _pipeline().remove(list(sources))
+    if as_json:
+        _emit({"removed": paths, "chunks": n})
+        return
+    for path in paths:
+        click.echo(f"removed {printable(path)}")
+    click.echo(f"{len(paths)} documents, {n} chunks removed", err=True)
 
 
 @main.command()
@@ -200,7 +236,9 @@ def _warn(a) -> None:
 def _print_answer(a) -> None:
     click.echo(_shown(("[未找到] " if a.refused else "") + a.answer))
     for c in a.citations:
-        click.echo(_shown(f"  [{c.n}] {printable(c.title)} ({printable(c.source)}, ¶{c.paragraph}, {c.district} {c.body})"))
+        where = ", ".join(x for x in (printable(c.source), f"p.{c.file_page}" if c.file_page else "", f"¶{c.paragraph}",
+                                      " ".join(x for x in (c.outlet, c.date) if x), f"{c.district} {c.body}".strip()) if x)
+        click.echo(_shown(f"  [{c.n}] {printable(c.title)} ({where})"))
         click.echo(_shown(f"      “{c.quote}”"))
 
 

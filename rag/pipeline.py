@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -168,6 +169,22 @@ class Pipeline:
     def documents(self) -> list[DocumentInfo]:
         with self._user_errors():
             return self.index.documents()
+
+    def remove(self, names: Sequence[str]) -> tuple[list[str], int]:
+        """Take documents (by source name or path, see Index.remove) out of every index; an uploaded file's kept
+        copy goes too. Returns the removed files' paths and how many passages went."""
+        names = [n for n in (str(x).strip() for x in names) if n]
+        if not names:
+            raise RagError("name a document to remove, as `rag docs` lists it (its source or its path)")
+        with self._user_errors():
+            paths, n = self.index.remove(names)
+        uploads = Path(os.path.realpath(self.upload_dir))
+        for path in map(Path, paths):
+            if path.is_relative_to(uploads) and path.is_file():
+                path.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # its folder, when it held only this file
+                    path.parent.rmdir()
+        return paths, n
 
     def districts(self) -> list[str]:
         with self._user_errors():

@@ -32,6 +32,7 @@ class Citation:
     date: str = ""  # ISO 8601, as precise as known: "2021-02-05", "2021-02", "2021"
     url: str = ""
     page: str = ""  # the page (版次) of the paper
+    file_page: int = 0  # the page of the file (a PDF's, 1-based) the paragraph starts on; 0 for a file without pages
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,10 @@ class Answer:
         out: dict = {} if id is None else {"id": id}
         out.update(question=self.question, answer=self.answer, refused=self.refused)
         out["confidence"] = None if self.confidence is None else round(self.confidence, 3)
-        # outlet, date, url and page only when known (../shared/CLI.md)
+        # outlet, date, url and the pages only when known (../shared/CLI.md)
         out["citations"] = [
             {k: v for k, v in asdict(c).items()
-             if k not in ("context", "start", "end") and (v or k not in ("outlet", "date", "url", "page"))}
+             if k not in ("context", "start", "end") and (v or k not in ("outlet", "date", "url", "page", "file_page"))}
             for c in self.citations
         ]
         out["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}

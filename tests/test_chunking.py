@@ -213,8 +213,11 @@ def test_gb18030_file_gives_the_same_chunks(tmp_path: Path) -> None:
     ("latin1.txt", "Café crème, naïve façade, déjà vu. ".encode("latin-1") * 20, "not valid UTF-8"),
     ("empty.txt", b"", "empty file"),
     ("blank.txt", b" \r\n\t\n\xe3\x80\x80\n", "empty file"),
-    ("report.pdf", b"%PDF-1.4\n", "unsupported file type .pdf"),
-    ("notes", "二七区".encode(), "unsupported file type (none)"),
+    ("report.pdf", b"%PDF-1.4\n", "not a readable PDF"),
+    ("draft.docx", b"PK\x03\x04 not really a zip", "not a readable Word (.docx) file"),
+    ("page.html", b"<html><body><nav><a href='/'>home</a></nav></body></html>", "no article text found"),
+    ("notes", "二七区".encode(), "unsupported file type (none); supported: .txt, .md, .pdf"),
+    ("sheet.xlsx", b"PK\x03\x04", "unsupported file type .xlsx"),
 ])
 def test_unreadable_files_are_rejected_with_a_reason(name: str, data: bytes, reason: str, tmp_path: Path) -> None:
     path = tmp_path / name

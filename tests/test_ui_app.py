@@ -164,13 +164,14 @@ def test_user_turns_reads_gradio_messages_oldest_first():
 
 # -- uploads ----------------------------------------------------------------------
 def test_uploads_are_checked_before_anything_is_indexed(tmp_path):
-    (tmp_path / "a.pdf").write_bytes(b"%PDF")
-    (tmp_path / "big.txt").write_bytes(b"a" * (MAX_UPLOAD_BYTES + 1))
+    (tmp_path / "a.xls").write_bytes(b"\xd0\xcf\x11\xe0")
+    (tmp_path / "big.pdf").write_bytes(b"a" * (MAX_UPLOAD_BYTES + 1))
     (tmp_path / "empty.md").write_bytes(b"")
-    files = [tmp_path / "a.pdf", tmp_path / "big.txt", tmp_path / "empty.md"]
+    files = [tmp_path / "a.xls", tmp_path / "big.pdf", tmp_path / "empty.md"]
     status, problems = ingest_uploads(files, pipeline=None, upload_dir=tmp_path / "uploads")
-    assert [p.split(":")[0] for p in problems] == ["a.pdf", "big.txt", "empty.md"]
-    assert "只接受 .txt 或 .md" in problems[0] and "超过 5 MB 上限" in problems[1] and "空" in problems[2]
+    assert [p.split(":")[0] for p in problems] == ["a.xls", "big.pdf", "empty.md"]
+    assert "不支持的文件类型 .xls;支持 .txt .md .pdf .docx" in problems[0]
+    assert "超过 20 MB 上限" in problems[1] and "空" in problems[2]
     assert all("\n" not in p for p in problems)
     assert not (tmp_path / "uploads").exists()
     assert ingest_uploads([], pipeline=None, upload_dir=tmp_path)[1] == ["没有选择文件"]
@@ -217,14 +218,20 @@ def test_an_upload_neither_replaces_nor_impersonates_an_article(corpus_index, tm
                                 origin="upload", ingested=hit.chunk.ingested))
     assert "用户上传" in card
 
-    # Another file under a taken name is another document, beside the first; the same file again is a no-op.
-    for text in ("青石县新建学校3所。\n", "白河县新建学校5所。\n"):
-        (drop / "evil.txt").write_text(text, encoding="utf-8")
-        assert ingest_uploads([drop / "evil.txt"], p, p.upload_dir)[1] == []
+    # Another file under an uploaded name is held back until the user says it replaces the old one; then it
+    # does, in one step; the same file again is a no-op.
+    (drop / "evil.txt").write_text("青石县新建学校3所。\n", encoding="utf-8")
+    assert ingest_uploads([drop / "evil.txt"], p, p.upload_dir)[1] == []
+    (drop / "evil.txt").write_text("青石县新建学校5所。\n", encoding="utf-8")
+    status, problems = ingest_uploads([drop / "evil.txt"], p, p.upload_dir)
+    assert len(problems) == 1 and "同名" in problems[0] and "替换" in problems[0]
+    assert [f.read_text(encoding="utf-8") for f in p.upload_dir.glob("*/evil.txt")] == ["青石县新建学校3所。\n"]
+    status, problems = ingest_uploads([drop / "evil.txt"], p, p.upload_dir, replace=True)
+    assert problems == [] and "替换了 1 篇旧版本" in status
+    assert [f.read_text(encoding="utf-8") for f in p.upload_dir.glob("*/evil.txt")] == ["青石县新建学校5所。\n"]
+    assert [d.chunks for d in p.documents() if d.source == "evil.txt"] == [1]
+    assert "5所" in p.ask("青石县新建学校几所?").answer
     assert "新增 0 个段落" in ingest_uploads([drop / "evil.txt"], p, p.upload_dir)[0]
-    kept = sorted(f.read_text(encoding="utf-8") for f in p.upload_dir.glob("*/evil.txt"))
-    assert kept == ["白河县新建学校5所。\n", "青石县新建学校3所。\n"]
-    assert sum(d.source == "evil.txt" for d in p.documents()) == 2
 
     # A file the index rejects is not kept.
     (drop / "binary.txt").write_bytes(bytes(range(256)) * 4)

@@ -29,13 +29,16 @@ from ui.chat import (
     sources_panel,
 )
 from ui.documents import (
+    DOCUMENT_HEADERS,
     MAX_UPLOAD_BYTES,
     UPLOAD_CACHE_S,
     UPLOAD_SUFFIXES,
     discard_uploaded,
+    document_choices,
     documents_table,
     index_summary,
     ingest_uploads,
+    remove_documents,
 )
 from ui.evalview import eval_view
 from ui.net import check_port, is_loopback, server_name
@@ -161,26 +164,33 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
     def pick_example(evt: gr.SelectData) -> str:
         return message_text(evt.value)
 
-    def refresh_index():
+    def refresh_index(query: str = ""):
         problem = loaded()
         if problem:
-            return f"索引无法打开: {md_escape(problem)}", [], gr.update(choices=[ALL])
-        rows = documents_table(pipeline)
+            return f"索引无法打开: {md_escape(problem)}", [], gr.update(choices=[ALL]), gr.update(choices=[], value=[])
+        rows = documents_table(pipeline, query or "")
         districts = pipeline.districts()
-        return index_summary(rows), rows, gr.update(choices=[ALL, *districts])
+        return (index_summary(rows, query or ""), rows, gr.update(choices=[ALL, *districts]),
+                gr.update(choices=document_choices(pipeline), value=[]))
 
-    def upload(files: list[str] | None, progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
+    def upload(files: list[str] | None, replace: bool, query: str,
+               progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
         problem = loaded()
         if problem:
-            return (f"索引无法打开: {md_escape(problem)}", *refresh_index(), None)
+            return (f"索引无法打开: {md_escape(problem)}", *refresh_index(query), None)
         try:
             status, problems = ingest_uploads(files, pipeline, upload_dir,
-                                              lambda f, what: progress(f, desc=what), lock=lock)
+                                              lambda f, what: progress(f, desc=what), lock=lock, replace=replace)
         finally:
             discard_uploaded(files)  # kept (under RAG_HOME/uploads) or refused: Gradio's copy is not needed
         for p in problems:
             gr.Warning(p)
-        return (status, *refresh_index(), None)
+        return (status, *refresh_index(query), None)
+
+    def delete(paths: list[str] | None, query: str):
+        problem = loaded()
+        status = f"索引无法打开: {md_escape(problem)}" if problem else remove_documents(paths, pipeline, lock=lock)
+        return (status, *refresh_index(query))
 
     # Gradio's upload cache: files older than UPLOAD_CACHE_S removed every UPLOAD_CACHE_S, all of them at shutdown
     with gr.Blocks(title="新闻问答 · rag", analytics_enabled=False,
@@ -211,13 +221,19 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
 
         with gr.Tab("索引"):
             summary = gr.Markdown()
-            docs = gr.Dataframe(headers=["标题", "区", "机构", "段落数", "文件"], interactive=False,
-                                wrap=True, column_widths=["46%", "10%", "12%", "8%", "24%"], elem_id="rag-docs")
-            files = gr.File(label=f"上传 .txt / .md(每个不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)",
-                            file_count="multiple", file_types=list(UPLOAD_SUFFIXES), elem_id="rag-upload")
             with gr.Row():
-                add = gr.Button("加入索引", variant="primary")
-                refresh = gr.Button("刷新列表")
+                doc_query = gr.Textbox(placeholder="按标题或文件名查找", show_label=False, scale=4,
+                                       elem_id="rag-doc-search")
+                refresh = gr.Button("刷新列表", scale=1, min_width=80)
+            docs = gr.Dataframe(headers=DOCUMENT_HEADERS, interactive=False, wrap=True, elem_id="rag-docs",
+                                column_widths=["34%", "12%", "10%", "7%", "9%", "14%", "14%"])
+            with gr.Row():
+                chosen = gr.Dropdown([], multiselect=True, label="选择要删除的文档", scale=4, elem_id="rag-delete-choice")
+                delete_btn = gr.Button("删除所选", variant="stop", scale=1, min_width=80, elem_id="rag-delete")
+            files = gr.File(label=f"上传文档:{' '.join(UPLOAD_SUFFIXES)}(每个不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)",
+                            file_count="multiple", file_types=list(UPLOAD_SUFFIXES), elem_id="rag-upload")
+            replace = gr.Checkbox(False, label="替换同名的已上传文档(上传更正后的新版本)", elem_id="rag-replace")
+            add = gr.Button("加入索引", variant="primary", elem_id="rag-add")
             status = gr.Markdown(elem_id="rag-ingest-status")
 
         with gr.Tab("评测"):
@@ -233,10 +249,13 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
         chatbot.example_select(pick_example, None, msg).then(**chat_io)
         clear.click(lambda: ("", [], [], SOURCES_PLACEHOLDER), None, [msg, chatbot, sections, panel], queue=False)
         chatbot.clear(lambda: ([], SOURCES_PLACEHOLDER), None, [sections, panel], queue=False)
-        add.click(upload, files, [status, summary, docs, district, files])
-        refresh.click(refresh_index, None, [summary, docs, district])
+        index_outputs = [summary, docs, district, chosen]
+        add.click(upload, [files, replace, doc_query], [status, *index_outputs, files])
+        delete_btn.click(delete, [chosen, doc_query], [status, *index_outputs])
+        refresh.click(refresh_index, doc_query, index_outputs)
+        doc_query.change(refresh_index, doc_query, index_outputs, trigger_mode="always_last")
         reload_eval.click(eval_view, None, [eval_md, eval_charts])
-        demo.load(refresh_index, None, [summary, docs, district]).then(eval_view, None, [eval_md, eval_charts])
+        demo.load(refresh_index, None, index_outputs).then(eval_view, None, [eval_md, eval_charts])
         gr.api(ask, api_name="ask")  # Client(url).predict("问题", api_name="/ask") -> {"answer", "citations", ...}
     return demo
 

@@ -199,14 +199,19 @@ def _copy_button(text: str, label: str, kind: str = "rag-copy") -> str:
     return f'<button type="button" class="rag-copy {kind}" data-cite="{esc(text, quote=True)}" title="{esc(text, quote=True)}">{label}</button>'
 
 
+# Where a document came from, as a source card says it.
+ORIGINS = {"upload": "用户上传", "file": "本地导入", "bundled": "示例语料"}
+
+
 def render_card(c: Citation, turn: int = 1) -> str:
     """One source card: title, district, body, reporter, outlet and date, paragraph number, the quote marked in
     its paragraph, and a button that copies rag.cite.formatted(citation)."""
     esc = html.escape
-    uploaded = f"用户上传 {c.ingested.replace('T', ' ').rstrip('Z')} UTC" if c.origin == "upload" else ""
+    added = c.ingested.replace("T", " ").rstrip("Z")
+    origin = f"{ORIGINS[c.origin]} {added} UTC" if c.origin in ORIGINS and added else ORIGINS.get(c.origin, "")
     printed = " ".join(x for x in (c.outlet, c.date, f"第{c.page}版" if c.page and (c.outlet or c.date) else "") if x)
-    meta = [esc(x) for x in (uploaded, c.district, c.body, f"记者 {c.reporter}" if c.reporter else "", printed,
-                             f"第{c.paragraph}段", c.source) if x]
+    meta = [esc(x) for x in (c.district, c.body, f"记者 {c.reporter}" if c.reporter else "", printed,
+                             cite.place(c), c.source, origin) if x]
     if c.url.startswith(("http://", "https://")):
         meta.append(f'<a href="{esc(c.url, quote=True)}" target="_blank" rel="noopener noreferrer">原文</a>')
     return (

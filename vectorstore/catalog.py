@@ -377,19 +377,28 @@ class Catalog:
             return ""
         return "\n".join(([rows[0][0]] if rows[0][0] else []) + [text for _, text in rows])
 
-    def documents(self) -> list[tuple[str, str, list[str], str, list[str], int]]:
-        """(source, path, titles in order, district of the first chunk, bodies, chunks) per file."""
-        docs: dict[str, list] = {}
-        rows = self._db().execute("SELECT source, path, title, district, body FROM chunks ORDER BY source, start, id")
-        for source, path, title, district, body in rows:
+    def documents(self) -> list[dict]:
+        """One dict per file: source, path, titles (in order), district (of its first chunk), bodies, chunks, and
+        the outlet, date, reporter, origin and ingested time of its first chunk."""
+        docs: dict[str, dict] = {}
+        rows = self._db().execute("SELECT source, path, title, district, body, meta FROM chunks ORDER BY source, start, id")
+        for source, path, title, district, body, meta in rows:
             key = path or source
-            d = docs.setdefault(key, [source, key, [], district, set(), 0])
-            if title and title not in d[2]:
-                d[2].append(title)
+            d = docs.get(key)
+            if d is None:
+                m = json.loads(meta)
+                d = docs[key] = {"source": source, "path": key, "titles": [], "district": district, "bodies": set(),
+                                 "chunks": 0, **{k: m.get(k) or "" for k in ("outlet", "date", "reporter", "origin", "ingested")}}
+            if title and title not in d["titles"]:
+                d["titles"].append(title)
             if body:
-                d[4].add(body)
-            d[5] += 1
-        return [(s, p, t, dist, sorted(b), n) for s, p, t, dist, b, n in docs.values()]
+                d["bodies"].add(body)
+            d["chunks"] += 1
+        return [{**d, "bodies": sorted(d["bodies"])} for d in docs.values()]
+
+    def paths_named(self, name: str) -> list[str]:
+        """The files stored under this source name or path."""
+        return [p for (p,) in self._db().execute("SELECT DISTINCT path FROM chunks WHERE source = ? OR path = ?", (name, name))]
 
     def document_count(self) -> int:
         return self._db().execute("SELECT count(DISTINCT path) FROM chunks").fetchone()[0]

@@ -21,7 +21,7 @@ def _code_version() -> str:
     here = Path(__file__).parent
     h = hashlib.sha1()
     for name in ("chunking.py", "places.py", "keyword.py", "lexicon.py", "reading.py", "types.py", "metadata.py",
-                 "script.py"):
+                 "script.py", "formats.py", "layout.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()[:12]
 

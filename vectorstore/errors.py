@@ -11,6 +11,10 @@ class StoreError(RuntimeError):
     """The store cannot be opened or written; the message says what to do."""
 
 
+class UnreadableFile(ValueError):
+    """A file that cannot be ingested; the message says why."""
+
+
 class ModelError(RuntimeError):
     """The embedding model cannot be found or loaded; the message says how to fix it."""
 

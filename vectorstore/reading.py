@@ -1,4 +1,5 @@
-"""Read .txt/.md files as text: UTF-8 (with or without BOM) or GB18030, never half-read; with their metadata."""
+"""Read a file as text with its metadata, never half-read: .txt/.md as UTF-8 (with or without BOM), UTF-16 or
+GB18030; PDF, Word, web pages and scans through vectorstore.formats."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from vectorstore.errors import UnreadableFile
+from vectorstore.formats import READERS, page_at, read_document
 from vectorstore.metadata import (
     SIDECAR_SUFFIX,
     BadMetadata,
@@ -16,12 +19,10 @@ from vectorstore.metadata import (
     sidecar_of,
 )
 
-SUPPORTED_SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md")
+SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, *READERS)
+SUPPORTED = ", ".join(SUPPORTED_SUFFIXES)
 MAX_FILE_BYTES = 20 * 1024 * 1024
-
-
-class UnreadableFile(ValueError):
-    """A file that cannot be ingested; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,12 @@ class SourceText:
     text: str
     encoding: str
     sha256: str  # of the file and its sidecar: a changed sidecar re-indexes the file
-    meta: DocMeta = DocMeta()  # from the sidecar and the front matter
+    meta: DocMeta = DocMeta()  # from the sidecar, the front matter, the file's own properties
+    pages: tuple[int, ...] = ()  # offsets in `text` where each page of the file starts (PDFs, scans)
+
+    def page_at(self, offset: int) -> int:
+        """The 1-based page of the file that holds `offset` of the text; 0 for a file without pages."""
+        return page_at(self.pages, offset)
 
 
 def _utf16(data: bytes) -> str | None:
@@ -80,9 +86,9 @@ def decode(data: bytes) -> tuple[str, str]:
 def read_source(path: Path) -> SourceText:
     """Read one file, normalising line endings to \\n, with its metadata (NAME.meta.json, YAML front matter)."""
     if is_sidecar(path):
-        raise UnreadableFile("a metadata sidecar: it is read with its article (the .txt or .md of the same name)")
+        raise UnreadableFile("a metadata sidecar: it is read with its article (the article file of the same name)")
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}; use .txt or .md")
+        raise UnreadableFile(unsupported(path))
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -90,12 +96,18 @@ def read_source(path: Path) -> SourceText:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
-    text, encoding = decode(data)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.strip():
+    if not data.strip():
         raise UnreadableFile("empty file")
     digest = hashlib.sha256(data)
-    meta = DocMeta()
+    meta, pages = DocMeta(), ()
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        text, encoding = decode(data)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if not text.strip():
+            raise UnreadableFile("empty file")
+    else:
+        doc = read_document(path, data)
+        text, encoding, meta, pages = doc.text, path.suffix.lower().lstrip("."), doc.meta, doc.pages
     if path.suffix.lower() == ".md":
         try:
             meta = front_matter(text)[0]
@@ -108,7 +120,24 @@ def read_source(path: Path) -> SourceText:
     if side is not None:
         meta = side[0].over(meta)
         digest.update(b"\0" + side[1])
-    return SourceText(path, text, encoding, digest.hexdigest(), meta)
+    return SourceText(path, text, encoding, digest.hexdigest(), meta, pages)
+
+
+def fingerprint(path: Path) -> str | None:
+    """The sha256 read_source would give the file (its bytes and its sidecar's), without reading the document:
+    an unchanged scan is not read by OCR again. None when the file cannot be read (read_source says why)."""
+    try:
+        digest = hashlib.sha256(path.read_bytes())
+        side = sidecar_of(path)
+        if side.is_file():
+            digest.update(b"\0" + side.read_bytes())
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def unsupported(path: Path) -> str:
+    return f"unsupported file type {path.suffix or '(none)'}; supported: {SUPPORTED}"
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -133,7 +162,7 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
                         if not _article_of(f):
                             skipped.append((f, f"metadata sidecar without an article: no {_stem(f)}.txt or {_stem(f)}.md beside it"))
                     else:
-                        skipped.append((f, f"unsupported file type {f.suffix or '(none)'}; use .txt or .md"))
+                        skipped.append((f, unsupported(f)))
                 elif f.is_symlink() and not f.exists():
                     skipped.append((f, _dangling(f)))
         elif p.is_file():

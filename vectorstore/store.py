@@ -29,7 +29,7 @@ from vectorstore.catalog import Catalog, chunk_from, damaged, meta_key
 from vectorstore.chunking import CHUNKER, chunk_document
 from vectorstore.errors import StoreError, first_line, mask_url, scrub
 from vectorstore.keyword import tokenize
-from vectorstore.reading import UnreadableFile, discover, read_source
+from vectorstore.reading import UnreadableFile, discover, fingerprint, read_source
 from vectorstore.sentences import SentenceVectors
 from vectorstore.types import Chunk, Hit
 
@@ -73,6 +73,16 @@ class DocumentInfo:
     district: str
     body: str
     chunks: int
+    outlet: str = ""
+    date: str = ""
+    reporter: str = ""
+    origin: str = ""  # "bundled", "file" or "upload"
+    ingested: str = ""  # when it was first indexed (UTC, ISO 8601)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "title": self.title, "outlet": self.outlet, "date": self.date,
+                "reporter": self.reporter, "chunks": self.chunks, "ingested": self.ingested, "origin": self.origin,
+                "path": self.path}
 
 
 def _collection_name(model: str) -> str:
@@ -434,20 +444,24 @@ class Index:
         for n, f in enumerate(files, 1):
             if progress:
                 progress(n, len(files), f"reading {f.name}")
+            old = cat.of_path(str(f))
+            digest = fingerprint(f) if old else None
+            if old and digest and all(c.file_hash == digest and c.chunker == CHUNKER and c.file_chunks == len(old)
+                                      for c in old.values()):
+                # same bytes, same chunker, all its chunks stored: nothing to do (a scan is not read by OCR again)
+                seen_paths.add(str(f))
+                unchanged += len(old)
+                continue
             try:
                 src = read_source(f)
             except UnreadableFile as exc:
                 skipped.append((str(f), str(exc)))
                 continue
             seen_paths.add(str(f))
-            old = cat.of_path(str(f))
-            if old and all(c.file_hash == src.sha256 and c.chunker == CHUNKER and c.file_chunks == len(old)
-                           for c in old.values()):
-                unchanged += len(old)  # same text, same chunker, all its chunks stored: nothing to do
-                continue
             origin = origin_of(f) if origin_of else "file"
             first = min((c.ingested for c in old.values() if c.ingested), default=now)
-            chunks = [replace(c, origin=origin, ingested=first) for c in chunk_document(src.text, f.name, str(f), src.sha256, src.meta)]
+            chunks = [replace(c, origin=origin, ingested=first, file_page=src.page_at(c.start))
+                      for c in chunk_document(src.text, f.name, str(f), src.sha256, src.meta)]
             if not chunks:
                 skipped.append((str(f), "no article paragraphs found"))
             delete |= set(old) - {c.id for c in chunks}
@@ -609,8 +623,30 @@ class Index:
 
     # -- listing ---------------------------------------------------------
     def documents(self) -> list[DocumentInfo]:
-        return [DocumentInfo(source, path, " / ".join(titles), district, "、".join(bodies), n)
-                for source, path, titles, district, bodies, n in self._in_step().documents()]
+        return [DocumentInfo(d["source"], d["path"], " / ".join(d["titles"]), d["district"], "、".join(d["bodies"]),
+                             d["chunks"], d["outlet"], d["date"], d["reporter"], d["origin"], d["ingested"])
+                for d in self._in_step().documents()]
+
+    def remove(self, names: Iterable[str]) -> tuple[list[str], int]:
+        """Take documents out of every index: each name is a source (file name, every file of that name) or a
+        path as stored. Returns the removed files' paths and how many chunks went; a name that matches no
+        document raises StoreError before anything is removed."""
+        cat = self._in_step()
+        paths: list[str] = []
+        for name in names:
+            found = cat.paths_named(name) or cat.paths_named(os.path.realpath(Path(name).expanduser()))
+            if not found:
+                raise StoreError(f"{name!r} is not in the store; `rag docs` lists what is")
+            paths += [p for p in found if p not in paths]
+        ids = sorted({cid for p in paths for cid in cat.of_path(p)})
+        if ids:
+            mark = cat.begin_change()
+            for start in range(0, len(ids), READ_PAGE):
+                self.collection.delete(ids=ids[start : start + READ_PAGE])
+            generation = uuid.uuid4().hex
+            cat.apply(remove=ids, add=[], generation=generation, mark=mark)
+            self._set_generation(generation)
+        return paths, len(ids)
 
     def document_count(self) -> int:
         return self._in_step().document_count()

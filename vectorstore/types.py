@@ -29,6 +29,7 @@ class Chunk:
     date: str = ""  # ISO 8601: "2024-01-10", or "2024-01" / "2024" when only that is known
     url: str = ""
     page: str = ""  # the page (版次) of the paper: "5", "A05"
+    file_page: int = 0  # the page of the file (a PDF's, 1-based) the paragraph starts on; 0 for a file without pages
     file_hash: str = ""
     chunker: str = ""  # vectorstore.chunking.CHUNKER: the code that cut it (a new version re-chunks unchanged files)
     file_chunks: int = 0  # how many chunks its file gave: fewer in the store means an ingest was cut short
