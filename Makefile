@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 PORT   ?= 7860
 
-.PHONY: setup model run test test-fast browser lint eval fit bench bench-scale clean
+.PHONY: setup model run test test-fast browser lint eval fit bench bench-scale bench-formats clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ bench: model
 
 # The store at 1k, 10k and 100k chunks (about 15 minutes; SIZES=1000,10000,100000,300000 for more).
 SIZES ?= 1000,10000,100000
+# Reading and ingesting each document format, OCR speed and accuracy (bench/formats.json).
+bench-formats: model
+	$(PY) bench/formats.py
+
 bench-scale: model
 	$(PY) bench/scale.py --sizes $(SIZES)
 

@@ -71,16 +71,9 @@ class ExtractiveAnswerer:
         if not spans:
             return [], 0.0
         m = model()
-        sure = m.confidence_of([s.score for s in spans[:2]], spans[0].features)
-        i = next((i for i, s in enumerate(spans) if s.chunk.origin != "upload"), 0)
-        if i:
-            # An upload (anyone with the page can add one) does not outrank an indexed article that answers the
-            # question: it answers what the indexed articles do not say.
-            indexed = [spans[i], *spans[:i], *spans[i + 1:]]
-            indexed_sure = m.confidence_of([s.score for s in indexed[:2]], indexed[0].features)
-            if decided(intent, indexed[0]) and indexed_sure >= m.threshold:
-                return indexed, indexed_sure
-        return spans, sure
+        # Ranked by content alone: an upload competes with every other document on equal terms (its source card
+        # says where it came from).
+        return spans, m.confidence_of([s.score for s in spans[:2]], spans[0].features)
 
     def answer(self, r: Retrieved) -> Answer:
         t0 = time.perf_counter()

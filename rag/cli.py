@@ -143,7 +143,7 @@ def ingest(paths: tuple[Path, ...], as_json: bool, repair: bool) -> None:
             bar.close()
             bar = None
         click.echo(f"repaired: {n} passages embedded again; the store checks whole", err=True)
-    report = p.ingest(list(paths) or None, progress=progress)
+    report = p.ingest(list(paths) or None, progress=None if as_json else progress)
     if bar is not None:
         bar.close()
     nothing = report.files == 0 and bool(report.skipped)

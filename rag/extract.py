@@ -92,7 +92,7 @@ FEATURES = (
     "cov", "pick", "chunk_cov", "ctx_cov", "art_cov", "bigram", "unigram", "lcs", "cov_gap", "bigram_gap",
     "prev_cov", "next_cov", "typed_q", "typed_miss", "want_fact", "focused", "anchored", "missing",
     "inv_rank", "inv_dense_rank", "inv_kw_rank", "dense", "dense_gap", "body_same", "body_other",
-    "year_chunk_other", "year_sent_other", "place_other", "first_sent", "log_len", "absent_share", "upload",
+    "year_chunk_other", "year_sent_other", "place_other", "first_sent", "log_len", "absent_share",
     "sdense", "sdense_gap", "inv_sdense_rank",
 )
 
@@ -211,7 +211,6 @@ def candidates(intent: Intent, hits: Sequence[Hit | Chunk], idf: dict[str, float
                 "year_chunk_other": float(bool(intent.year and chunk.year) and chunk.year != intent.year),
                 "year_sent_other": float(not year_ok), "place_other": float(not place_ok),
                 "first_sent": float(i == 0), "log_len": math.log1p(len(sent)), "absent_share": absent_share,
-                "upload": float(chunk.origin == "upload"),
                 "win_share": len(span.text) / max(len(sent), 1),
                 "win_bigram_loss": (sum(g in plain for g in grams) - sum(g in window_plain for g in grams))
                 / len(grams) if grams else 0.0,

@@ -1,6 +1,7 @@
 """End to end: `rag ui` on a free port, driven through Debian's Chromium: a question, its source, a follow-up."""
 
 import os
+import re
 import shutil
 import sys
 import time
@@ -98,11 +99,11 @@ def _call(server: str, api: str, body: str) -> str:
 
 
 def test_gradios_own_upload_route_keeps_the_upload_limit_and_leaves_no_files(tmp_path, rag_env, corpus_index):
-    """The raw upload route once took any file up to 50 MB, past the 5 MB of the upload box, and kept it on disk
-    after the UI stopped."""
+    """The raw upload route once took any file up to 50 MB, of any type and any number, past the limits of the
+    upload box, and kept it on disk after the UI stopped."""
     import httpx
 
-    from ui.documents import MAX_UPLOAD_BYTES
+    from ui.documents import MAX_UPLOAD_BYTES, MAX_UPLOAD_FILES
 
     shutil.copytree(corpus_index.home, rag_env)
     cache = tmp_path / "gradio-cache"
@@ -113,6 +114,13 @@ def test_gradios_own_upload_route_keeps_the_upload_limit_and_leaves_no_files(tmp
         url = f"http://127.0.0.1:{port}/gradio_api/upload"
         big = httpx.post(url, files={"files": ("big.txt", b"a" * (MAX_UPLOAD_BYTES + 1024), "text/plain")}, timeout=60)
         assert big.status_code == 413, big.text
+        # the type and count limits of the upload box hold here too, and the refused files are not kept
+        exe = httpx.post(url, files={"files": ("tool.exe", b"MZ" + b"\0" * 4096, "application/octet-stream")}, timeout=60)
+        assert exe.status_code == 415 and ".exe" in exe.text, exe.text
+        many = httpx.post(url, files=[("files", (f"n{i}.txt", b"x", "text/plain")) for i in range(MAX_UPLOAD_FILES + 1)],
+                          timeout=60)
+        assert many.status_code == 413 and str(MAX_UPLOAD_FILES) in many.text, many.text
+        assert not any(p.is_file() for p in cache.rglob("*"))
         small = httpx.post(url, files={"files": ("small.txt", "青石县新修道路12公里。".encode(), "text/plain")}, timeout=60)
         assert small.status_code == 200 and small.json()[0].startswith(str(cache)), small.text
         assert any(p.is_file() for p in cache.rglob("*"))
@@ -129,7 +137,7 @@ def test_a_question_is_answered_while_an_upload_is_being_indexed(indexed_server,
         f"惠及群众{i * 13 % 900 + 100}户。" for i in range(700)) + "\n", encoding="utf-8")
     uploader, asker = Client(indexed_server, verbose=False), Client(indexed_server, verbose=False)
     assert "1.04万" in asker.predict("二七区新增多少学位?", api_name="/ask")["answer"]  # the index is open
-    job = uploader.submit([handle_file(str(big))], api_name="/upload")
+    job = uploader.submit([handle_file(str(big))], False, "", api_name="/upload")
     deadline = time.monotonic() + 60
     while job.status().code.name not in ("PROCESSING", "PROGRESS", "ITERATING") and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -230,3 +238,48 @@ def test_llm_mode_in_a_real_browser_checked_answer_then_one_replaced(tmp_path, r
             assert "原文摘录" in text and "1.04万" in text and "1.4万 is not in the quote" in text
             assert "已核对" not in text
             page.screenshot(path=str(tmp_path / "llm.png"))
+
+
+def test_documents_view_uploads_finds_and_deletes_a_word_file(indexed_server, page, tmp_path):
+    """The Index tab: a .docx uploaded (with progress), found by its title, then deleted."""
+    from playwright.sync_api import expect
+
+    sys.path.insert(0, str(ROOT))
+    from tests.documents import MARKET, word_file
+
+    draft = word_file(tmp_path / "农贸市场.docx", MARKET)
+    page.goto(indexed_server, timeout=60_000)
+    page.get_by_role("tab", name="索引").click()
+    expect(page.locator("#rag-docs")).to_contain_text("002_66608173c0941186.txt", timeout=60_000)
+    page.locator("#rag-upload input[type=file]").set_input_files(str(draft))
+    page.locator("#rag-add").click()
+    expect(page.locator("#rag-ingest-status")).to_contain_text("已处理 1 个文件", timeout=ANSWER_MS)
+    page.locator("#rag-doc-search textarea, #rag-doc-search input").first.fill("农贸市场")
+    expect(page.locator("#rag-docs")).to_contain_text(MARKET.title, timeout=30_000)
+    expect(page.locator("#rag-docs")).not_to_contain_text("002_66608173c0941186.txt", timeout=30_000)
+
+    page.locator("#rag-delete-choice input").click()
+    page.get_by_role("option", name=re.compile("农贸市场.docx")).click()
+    page.locator("#rag-delete").click()
+    expect(page.locator("#rag-ingest-status")).to_contain_text("已删除 1 篇文档", timeout=60_000)
+    expect(page.locator("#rag-docs")).not_to_contain_text(MARKET.title, timeout=30_000)
+
+
+def test_with_auth_every_route_asks_for_it(tmp_path, rag_env, corpus_index):
+    """`rag ui --auth`: the upload route and the API are refused without the login, as the page is."""
+    import httpx
+
+    shutil.copytree(corpus_index.home, rag_env)
+    port = free_port()
+    with serving([sys.executable, "-m", "rag", "ui", "--port", str(port), "--auth", "editor:s3cret"], port,
+                 tmp_path / "server.log", SERVER_START_S, env={**os.environ, "RAG_HOME": str(rag_env)}, what="`rag ui`"):
+        base = f"http://127.0.0.1:{port}"
+        upload = httpx.post(f"{base}/gradio_api/upload", files={"files": ("a.txt", "某县新建学校3所。".encode(), "text/plain")},
+                            timeout=60)
+        assert upload.status_code == 401, upload.text
+        call = httpx.post(f"{base}/gradio_api/call/ask", json={"data": ["二七区新增多少学位?", []]}, timeout=60)
+        assert call.status_code == 401, call.text
+        with httpx.Client(base_url=base, timeout=60) as client:
+            assert client.post("/login", data={"username": "editor", "password": "s3cret"}).status_code == 200
+            ok = client.post("/gradio_api/upload", files={"files": ("a.txt", "某县新建学校3所。".encode(), "text/plain")})
+            assert ok.status_code == 200, ok.text

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag.errors import RagError
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
@@ -31,6 +32,7 @@ from ui.chat import (
 from ui.documents import (
     DOCUMENT_HEADERS,
     MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_FILES,
     UPLOAD_CACHE_S,
     UPLOAD_SUFFIXES,
     discard_uploaded,
@@ -42,6 +44,7 @@ from ui.documents import (
 )
 from ui.evalview import eval_view
 from ui.net import check_port, is_loopback, server_name
+from ui.upload_gate import UploadGate
 
 CSS = """
 .rag-badge { display:inline-block; padding:0 .5em; margin-right:.4em; border-radius:.6em; font-size:.85em; font-weight:600; }
@@ -230,7 +233,8 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
             with gr.Row():
                 chosen = gr.Dropdown([], multiselect=True, label="选择要删除的文档", scale=4, elem_id="rag-delete-choice")
                 delete_btn = gr.Button("删除所选", variant="stop", scale=1, min_width=80, elem_id="rag-delete")
-            files = gr.File(label=f"上传文档:{' '.join(UPLOAD_SUFFIXES)}(每个不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)",
+            files = gr.File(label=f"上传文档:{' '.join(UPLOAD_SUFFIXES)}(一次至多 {MAX_UPLOAD_FILES} 个,"
+                                  f"每个不超过 {MAX_UPLOAD_BYTES // 1024 // 1024} MB)",
                             file_count="multiple", file_types=list(UPLOAD_SUFFIXES), elem_id="rag-upload")
             replace = gr.Checkbox(False, label="替换同名的已上传文档(上传更正后的新版本)", elem_id="rag-replace")
             add = gr.Button("加入索引", variant="primary", elem_id="rag-add")
@@ -311,6 +315,8 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
             server_name=server_name(host), server_port=port, auth=auth, share=False, prevent_thread_lock=False,
             footer_links=["gradio", "settings"], ssr_mode=False, mcp_server=False,
             max_file_size=MAX_UPLOAD_BYTES, theme=_theme(), css=CSS,
+            app_kwargs={"middleware": [Middleware(UploadGate, max_files=MAX_UPLOAD_FILES, max_bytes=MAX_UPLOAD_BYTES,
+                                                  suffixes=UPLOAD_SUFFIXES)]},
         )
     except OSError as exc:  # the port was taken since the check
         raise RagError(f"cannot listen on {host}:{port}; pick a free port with --port N") from exc

@@ -20,6 +20,7 @@ from vectorstore.store import DocumentInfo
 
 UPLOAD_SUFFIXES = SUPPORTED_SUFFIXES
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES
+MAX_UPLOAD_FILES = 20  # files in one upload (the box, the API, the raw route: ui.upload_gate)
 # Seconds an uploaded file may stay in Gradio's cache (it is copied under RAG_HOME/uploads when indexed).
 UPLOAD_CACHE_S = 600
 ORIGIN_NAMES = {"upload": "上传", "file": "本地导入", "bundled": "示例语料"}
@@ -105,6 +106,8 @@ def ingest_uploads(files: Sequence[str | Path] | None, pipeline: Pipeline, uploa
     """
     if not files:
         return "请先选择要上传的文件。", ["没有选择文件"]
+    if len(files) > MAX_UPLOAD_FILES:
+        return "", [f"一次最多上传 {MAX_UPLOAD_FILES} 个文件(这次 {len(files)} 个);请分批上传"]
     problems: list[str] = []
     accepted: list[Path] = []
     created: list[Path] = []  # folders this call made: removed again if their file is not indexed
