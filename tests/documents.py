@@ -140,3 +140,42 @@ def word_file(path: Path, article: Article = FLOOD) -> Path:
     document.save(buf)
     path.write_bytes(buf.getvalue())
     return path
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+SUBWAY = Article(
+    title="青川市地铁3号线北延段开通运营",
+    paragraphs=(
+        "本报讯（记者 刘晓 通讯员 陈东）11月7日上午10时，青川市地铁3号线北延段正式开通运营。北延段全长14.6公里，共设车站9座，其中换乘站2座。",
+        "据市轨道交通集团介绍，北延段开通后，从北郊新城到市中心的通行时间由原来的70分钟缩短至32分钟。初期运营时段为每天6时至23时，高峰时段行车间隔为4分30秒。",
+        "北延段建设历时4年，总投资约118亿元。工程穿越两条河流和一处铁路编组站，施工中采用了盾构下穿技术，最大埋深达到31米。",
+        "市民王女士在首班车上告诉记者，她每天往返新城和市区上班，“以前要倒两次公交，现在一趟地铁就到了。”",
+        "轨道交通集团表示，开通首月将在各站增派志愿者200名，引导乘客出行。乘客可通过服务热线96166咨询线路和票价信息。",
+    ),
+    outlet="青川晚报", date="2023-11-08", reporter="刘晓")
+
+
+def browser_page(folder: Path, article: Article = SUBWAY) -> tuple[Path, Path]:
+    """The article laid out by a browser in CSS columns (a paragraph runs on from one column into the next), with
+    a masthead naming the section, printed to PDF and captured as a screenshot: (page.pdf, page.png)."""
+    import subprocess
+
+    y, m, d = (int(x) for x in article.date.split("-"))
+    paras = "\n".join(f"<p>{p}</p>" for p in article.paragraphs)
+    html = folder / "page.html"
+    html.write_text(f"""<html><head><meta charset="utf-8"><style>
+body{{font-family:"Noto Serif CJK SC","Noto Sans CJK SC";width:180mm;margin:10mm auto;font-size:10.5pt;line-height:1.6}}
+.mast{{display:flex;justify-content:space-between;border-bottom:2px solid #000;font-size:9pt}}
+h1{{text-align:center;font-size:20pt;margin:6mm 0}}
+.cols{{column-count:2;column-gap:8mm}} p{{text-indent:2em;margin:0;text-align:justify}}
+.foot{{margin-top:10mm;font-size:8pt;border-top:1px solid #000}}
+</style></head><body>
+<div class="mast"><span>{article.outlet}</span><span>{y}年{m}月{d}日 星期三</span><span>A03版 · 城市</span></div>
+<h1>{article.title}</h1><div class="cols">{paras}</div>
+<div class="foot">责任编辑：孙磊　校对：周敏</div></body></html>""", encoding="utf-8")
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+    pdf, png = folder / "page.pdf", folder / "page.png"
+    for extra in ([f"--print-to-pdf={pdf}", "--no-pdf-header-footer"], [f"--screenshot={png}", "--window-size=900,1100"]):
+        subprocess.run([*flags, *extra, html.as_uri()], check=True, capture_output=True, timeout=120)
+    return pdf, png

@@ -12,7 +12,19 @@ from click.testing import CliRunner
 
 from rag.cli import main
 from rag.pipeline import Pipeline
-from tests.documents import FLOOD, MARKET, Article, epaper_page, image_pdf, scan_png, web_page, word_file
+from tests.documents import (
+    CHROMIUM,
+    FLOOD,
+    MARKET,
+    SUBWAY,
+    Article,
+    browser_page,
+    epaper_page,
+    image_pdf,
+    scan_png,
+    web_page,
+    word_file,
+)
 from vectorstore.chunking import chunk_document
 from vectorstore.layout import Line, page_text
 from vectorstore.reading import UnreadableFile, read_source
@@ -67,6 +79,20 @@ def test_an_epaper_page_is_read_column_by_column_with_its_articles_apart(tmp_pat
     flood = next(c for c in chunks if "1200余人" in c.text)
     assert (flood.title, flood.outlet, flood.date, flood.page) == (FLOOD.title, FLOOD.outlet, FLOOD.date, "5")
     assert not any("责任编辑" in c.text for c in chunks)
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason="Debian's chromium renders the page (make browser)")
+def test_a_browser_laid_page_reads_whole_as_pdf_and_as_screenshot(tmp_path):
+    """CSS columns as a browser sets them: a paragraph that runs on into the next column is one paragraph; the
+    masthead (with a section label) gives outlet, date and page; the byline its reporter, in both renderings."""
+    for path in browser_page(tmp_path):
+        src = read_source(path)
+        assert [p for p in _paragraphs(src.text) if p in {_squeeze(x) for x in SUBWAY.paragraphs}] == \
+            [_squeeze(p) for p in SUBWAY.paragraphs], (path.name, src.text)
+        chunks = chunk_document(src.text, path.name, str(path), src.sha256, src.meta)
+        first = next(c for c in chunks if "14.6公里" in c.text)
+        assert (first.title, first.outlet, first.date, first.page, first.reporter) == \
+            (SUBWAY.title, SUBWAY.outlet, SUBWAY.date, "A03", SUBWAY.reporter), path.name
 
 
 def test_pages_of_a_pdf_are_counted(tmp_path):

@@ -38,7 +38,8 @@ _LEAD_YEAR = re.compile(r"^(?:[#\s●■◆]*)(20\d\d)(?:年|\s|$)")
 # A byline trailing a paragraph ("…取得了明显成效。记者 张三"): any outlet's prefix, reporters, then helpers.
 _BYLINE = re.compile(r"\s*[\u4e00-\u9fa5]{0,8}记者\s*((?:[\u4e00-\u9fa5]{2,3}\s*)+?)(?=\s*(?:通讯员|摄影|/|$))[^。!?]*$")
 # One reporter's name after "记者": two or three characters ending at a space, a bracket, a mark or the line's end.
-_BYLINE_NAME = re.compile(r"[ \t\u3000]*([\u4e00-\u9fa5]{2,3})(?=[ \t\u3000、,，)）*_]|$)", re.M)
+_BYLINE_NAME = re.compile(r"[ \t\u3000]*([\u4e00-\u9fa5]{2,3})(?=[ \t\u3000、,，)）*_]|$|通讯员|实习生|见习记者|摄影)",
+                          re.M)  # (a role word ends a name too: OCR drops the space before it)
 _BYLINE_ROLES = ("通讯员", "实习生", "摄影", "见习记者", "报道", "摄", "文", "图")
 # Editor credits, alone or after a section label on the same line ("民生视点      本版编辑 李四").
 _CREDIT = re.compile(r"(?:^|\s)[(（]?(?:本版|本期)?(?:责任编辑|编辑|校对|美编|审核|签发|版式|组版|统筹)\s*[:：]?\s*\S{2,4}[)）]?$")
@@ -66,6 +67,7 @@ _DATELINE = re.compile(r"[(（]?(?!本报|据|该)([\u4e00-\u9fa5]{1,10}?(?:日�
 _FULL_DATE = re.compile(r"((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日|((?:19|20)\d\d)-(\d{1,2})-(\d{1,2})")
 _PAGE = re.compile(r"第\s*([A-Z]?\d{1,3})\s*版|\b([A-Z]\d{1,3})\s*版?\b")
 _WEEKDAY = re.compile(r"(?:星期|周)[一二三四五六日天]")
+_MAX_SECTION_LABEL = 6  # a page's section label in its masthead ("城市", "要闻", "国际新闻")
 _OUTLET_NAME = re.compile(r"[\u4e00-\u9fa5A-Za-z]{1,12}(?:报|刊|社)")
 # A column label above the headline ("某某观察", "某某周刊"): one word of at most four characters.
 _COLUMN_LABEL = re.compile(r"[\u4e00-\u9fa5]{2,4}")
@@ -393,8 +395,13 @@ def masthead(line: str) -> tuple[str, str, str] | None:
     if page:
         rest = rest[: page.start()] + " " + rest[page.end():]
     rest = _WEEKDAY.sub(" ", rest).strip(" \t\u3000|·/")
-    if rest and not _OUTLET_NAME.fullmatch(rest):
-        return None
+    # what is left: the paper's name, and perhaps the page's section after it ("A03版 · 城市")
+    words = [w for w in re.split(r"[\s|·/:：]+", rest) if w]
+    outlet = next((w for w in words if _OUTLET_NAME.fullmatch(w)), "")
+    others = [w for w in words if w != outlet]
+    if others and (not page or len(others) > 1 or len(others[0]) > _MAX_SECTION_LABEL):
+        return None  # a section label stands beside the page number, or the line is not a masthead
+    rest = outlet
     try:
         date = iso_date(y, mo, d)
     except BadMetadata:

@@ -46,10 +46,11 @@ class Line:
     x1: float
     y1: float
     text: str
+    type_size: float = 0.0  # a merged row's: the median height of its boxes (0: the box's own height)
 
     @property
     def size(self) -> float:
-        return max(self.y1 - self.y0, 1e-6)
+        return self.type_size or max(self.y1 - self.y0, 1e-6)
 
 
 def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[float]:
@@ -80,17 +81,23 @@ def regions(lines: Sequence[Line], size: float | None = None) -> list[list[Line]
     first = lines[0]
     if all(first.y0 <= (line.y0 + line.y1) / 2 <= first.y1 for line in lines):
         return [lines]  # one row of text (a masthead's name, date and page): not columns
+    parts: list[list[Line]] = []
     columns = _gaps([(line.x0, line.x1) for line in lines], COLUMN_GAP * size)
     if columns:
-        parts: list[list[Line]] = [[] for _ in range(len(columns) + 1)]
+        parts = [[] for _ in range(len(columns) + 1)]
         for line in lines:
             parts[sum(line.x0 > c for c in columns)].append(line)
-        return [r for part in parts for r in regions(part, size)]
+        # Columns are stacks of lines: a strip beside a one-line piece (a masthead's parts over a headline) is
+        # not a column break while the region also splits across.
+        if sum(len(_rows(part)) > 1 for part in parts) >= 2:
+            return [r for part in parts for r in regions(part, size)]
     cut = _widest_gap([(line.y0, line.y1) for line in lines], REGION_GAP * size)
     if cut is not None:
         above = [line for line in lines if line.y0 < cut]
         below = [line for line in lines if line.y0 >= cut]
         return regions(above, size) + regions(below, size)
+    if parts:
+        return [r for part in parts for r in regions(part, size)]
     return [lines]
 
 
@@ -110,7 +117,8 @@ def _rows(lines: list[Line]) -> list[Line]:
         for a, b in zip(row, row[1:], strict=False):
             text += (" " if b.x0 - a.x1 > 0.5 * a.size else "") + b.text
         merged.append(Line(min(ln.x0 for ln in row), min(ln.y0 for ln in row),
-                           max(ln.x1 for ln in row), max(ln.y1 for ln in row), text))
+                           max(ln.x1 for ln in row), max(ln.y1 for ln in row), text,
+                           statistics.median(ln.size for ln in row)))
     return merged
 
 
@@ -177,10 +185,34 @@ def page_text(lines: Sequence[Line]) -> str:
     if not lines:
         return ""
     size = statistics.median(line.size for line in lines)
-    out = []
+    out: list[str] = []
+    last = None  # (text, type size) of the paragraph before
+    before: list[Line] = []  # the region before
     for region in regions(lines):
-        for text, para_size in paragraphs(region):
+        beside = bool(before) and min(ln.y0 for ln in region) < max(ln.y1 for ln in before) \
+            and min(ln.x0 for ln in region) > min(ln.x0 for ln in before)
+        for i, (text, para_size) in enumerate(paragraphs(region)):
             if _PAGE_NUMBER.match(text):
                 continue
-            out.append(f"# {text}" if para_size >= HEADLINE * size and len(text) <= MAX_HEADLINE else text)
+            headline = para_size >= HEADLINE * size and len(text) <= MAX_HEADLINE
+            if (i == 0 and beside and last and not headline and not last[0].startswith("#")
+                    and last[0].rstrip()[-1:] not in SENTENCE_END and abs(para_size - last[1]) <= OTHER_TYPE * size
+                    and not _indented(region)):
+                # a paragraph cut by the column's end runs on at the head of the next column
+                out[-1] = _join(out[-1], text)
+                last = (out[-1], last[1])
+                continue
+            out.append(f"# {text}" if headline else text)
+            last = (out[-1], para_size)
+        before = region
     return "\n\n".join(out)
+
+
+def _indented(region: list[Line]) -> bool:
+    """Whether the column's first line starts a paragraph (set in from the column's left edge)."""
+    rows = _rows(region)
+    if not rows:
+        return False
+    size = statistics.median(r.size for r in rows)
+    left = min(r.x0 for r in rows)
+    return rows[0].text[:1] in " \u3000" or rows[0].x0 - left > INDENT * size
