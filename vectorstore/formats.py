@@ -20,6 +20,7 @@ from pathlib import Path
 from vectorstore.errors import UnreadableFile, first_line
 from vectorstore.layout import Line, ocr_text, page_text
 from vectorstore.metadata import DocMeta
+from vectorstore.threads import configure, cores
 
 # A PDF page whose text layer has fewer characters than this is a scan, read by OCR; a web page with less
 # article text than this has none.
@@ -62,11 +63,12 @@ def _ocr():
     with _ocr_lock:
         if _ocr_engine is None:
             logging.getLogger("RapidOCR").setLevel(logging.ERROR)
+            configure()
             try:
                 from rapidocr_onnxruntime import RapidOCR
             except ImportError as exc:
                 raise UnreadableFile("OCR is not installed (rapidocr-onnxruntime); run `make setup`") from exc
-            _ocr_engine = RapidOCR()
+            _ocr_engine = RapidOCR(intra_op_num_threads=cores(), inter_op_num_threads=1)
         return _ocr_engine
 
 
