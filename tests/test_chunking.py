@@ -254,7 +254,8 @@ def test_long_paragraph_splits_at_sentence_ends_and_keeps_its_section() -> None:
     ("短句。", 300, ["短句。"]),
     ("甲乙。丙丁。戊己。", 4, ["甲乙。", "丙丁。", "戊己。"]),
     ("甲乙。丙丁。戊己。", 6, ["甲乙。丙丁。", "戊己。"]),
-    ("一句没有句号但是很长的话", 5, ["一句没有句号但是很长的话"]),  # no sentence end: never cut mid-sentence
+    ("一句没有句号但是很长的话", 6, ["一句没有句号但是很长的话"]),  # a long sentence stays whole
+    ("一句没有句号但是很长的话", 5, ["一句没有句", "号但是很长的话"]),  # over twice the limit: cut
     ("他说:“好!”然后走了。", 6, ["他说:“好!”", "然后走了。"]),
 ])
 def test_split_long(text: str, limit: int, pieces: list[str]) -> None:
@@ -453,3 +454,16 @@ def test_every_article_line_is_in_some_chunk() -> None:
             line = strip_byline(line.strip())
             if line and not is_heading(line) and not is_junk(line):
                 assert flat(line) in joined, f"{name}: {line[:30]}"
+
+
+@pytest.mark.parametrize("line", [
+    "青石县" * 10_000,  # no punctuation at all: cut at the limit
+    "，".join(f"第{i}项工程已完工" for i in range(4_000)),  # one endless sentence: cut after a comma
+])
+def test_a_run_on_line_is_cut_into_bounded_chunks_that_keep_every_character(line):
+    chunks = chunk_document(line, "long.txt", "long.txt")
+    assert max(len(c.text) for c in chunks) <= 2 * MAX_CHUNK_CHARS
+    assert "".join(c.text for c in chunks) == line
+    assert all(line[c.start:c.start + len(c.text)] == c.text for c in chunks)
+    if "，" in line:
+        assert all(c.text.endswith("，") for c in chunks[:-1])

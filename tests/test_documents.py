@@ -129,6 +129,7 @@ def test_a_web_page_gives_its_article_without_the_page_around_it(tmp_path, encod
     for boilerplate in ("首页", "广告", "相关阅读", "版权所有", "安全生产"):
         assert boilerplate not in src.text
     assert (src.meta.title, src.meta.outlet, src.meta.date) == (FLOOD.title, FLOOD.outlet, FLOOD.date)
+    assert src.meta.reporters == (FLOOD.reporter,)
 
 
 def test_a_word_file_gives_its_paragraphs_title_and_author(tmp_path):

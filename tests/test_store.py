@@ -196,7 +196,8 @@ def test_skipped_files_come_back_with_reasons(tmp_path: Path, reusing: ReusingEm
     (folder / ".hidden").mkdir(parents=True)
     shutil.copy(BUNDLED_CORPUS / ERQI, folder / ERQI)
     (folder / "gbk.txt").write_bytes(read_source(BUNDLED_CORPUS / ZHONGYUAN).text.encode("gb18030"))
-    (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")  # a PDF header and nothing more
+    (folder / "sheet.xls").write_bytes(b"\xd0\xcf\x11\xe0")
     (folder / "photo.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
     (folder / "empty.txt").write_bytes(b"")
     (folder / "advert.md").write_text("全国9.5亿用户的共同选择\n\n- 千兆宽带 网速就是快\n\n热线 短信 10086\n", encoding="utf-8")
@@ -205,8 +206,9 @@ def test_skipped_files_come_back_with_reasons(tmp_path: Path, reusing: ReusingEm
     index = new_index(tmp_path / "home", reusing)
     report = index.ingest([folder, tmp_path / "missing.txt"])
     reasons = {Path(p).name: r for p, r in report.skipped}
-    assert set(reasons) == {"scan.pdf", "photo.txt", "empty.txt", "advert.md", "missing.txt"}
-    assert "unsupported file type .pdf" in reasons["scan.pdf"]
+    assert set(reasons) == {"scan.pdf", "sheet.xls", "photo.txt", "empty.txt", "advert.md", "missing.txt"}
+    assert "not a readable PDF" in reasons["scan.pdf"]
+    assert "unsupported file type .xls; supported: .txt, .md, .pdf" in reasons["sheet.xls"]
     assert "binary" in reasons["photo.txt"]
     assert "empty" in reasons["empty.txt"]
     assert "no article paragraphs" in reasons["advert.md"]

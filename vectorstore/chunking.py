@@ -321,7 +321,7 @@ def split_long(text: str, limit: int = MAX_CHUNK_CHARS) -> list[tuple[int, str]]
     sentences = [(m.start(), m.group(0)) for m in re.finditer(r"[^。!?;！？；]*[。!?;！？；]+[”」』]?|[^。!?;！？；]+$", text)]
     pieces: list[tuple[int, str]] = []
     cur_start, cur = 0, ""
-    for off, s in sentences:
+    for off, s in (part for sentence in sentences for part in _cut_sentence(*sentence, limit)):
         if cur and len(cur) + len(s) > limit:
             pieces.append((cur_start, cur))
             cur_start, cur = off, ""
@@ -329,6 +329,23 @@ def split_long(text: str, limit: int = MAX_CHUNK_CHARS) -> list[tuple[int, str]]
     if cur:
         pieces.append((cur_start, cur))
     return pieces
+
+
+def _cut_sentence(offset: int, sentence: str, limit: int) -> list[tuple[int, str]]:
+    """A sentence over twice `limit` (a run-on line, a table flattened into text) in pieces: each of at most
+    `limit`, cut after the last clause mark inside it, else at its end; the last at most twice `limit`. A long
+    sentence stays whole, and every piece is bounded, so the cost of a file is linear in its length whatever its
+    punctuation."""
+    out = []
+    while len(sentence) > 2 * limit:
+        window = sentence[:limit]
+        cut = max(window.rfind(ch) for ch in CLAUSE_PUNCT + " ") + 1
+        if cut < limit // 2:
+            cut = limit
+        out.append((offset, sentence[:cut]))
+        offset, sentence = offset + cut, sentence[cut:]
+    out.append((offset, sentence))
+    return out
 
 
 def body_of(text: str) -> str:
