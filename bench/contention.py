@@ -1,11 +1,11 @@
 """Warm questions on a busy machine: alone, beside a second `rag` process answering, and beside a large ingest.
 
 The foreground is one process that opens the store, warms up, and asks the dev set's questions --rounds times,
-timing each (`Pipeline.ask`); the background is a loop of `rag ask --batch` over the same set, or `rag ingest`
-of --ingest-paragraphs synthetic paragraphs into a store of its own. Each is run twice: with the threads as the
-`rag` command sets them (vectorstore/threads.py: OpenMP threads wait passively), and with OMP_WAIT_POLICY=ACTIVE
-in both processes (spinning: what the libraries do when nobody sets it). Prints p50 per question and the ratio to
-the quiet machine; writes bench/contention.json.
+timing each (`Pipeline.ask`, the query embedded anew each time); the background is a loop of `rag ask --batch`
+over the same set, or `rag ingest` of --ingest-paragraphs synthetic paragraphs into a store of its own. Each is
+run with the threads as the `rag` command sets them (vectorstore/threads.py), and with other spin counts in both
+processes (SETTINGS), libgomp's default among them. Prints p50 per question and the ratio to the quiet machine;
+writes bench/contention.json.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ for q in questions[:5]:
 times = []
 for _ in range(int(sys.argv[2])):
     for q in questions:
+        p.index._queries.clear()  # each question embedded anew, as a question not asked before
         t = time.perf_counter()
         p.ask(q)
         times.append((time.perf_counter() - t) * 1000)
@@ -42,22 +43,32 @@ print(json.dumps({"p50_ms": statistics.median(times), "mean_ms": statistics.fmea
 """
 
 
-def _env(home: Path, spin: bool) -> dict[str, str]:
+# The thread settings tried, as environment variables in both processes. GOMP_SPINCOUNT is how long an idle
+# OpenMP thread spins before it sleeps (libgomp's unit: loop turns, ~100,000 a millisecond; it takes precedence
+# over OMP_WAIT_POLICY); 300,000 is libgomp's own default, what runs when nobody sets anything.
+SETTINGS = {
+    "as set (vectorstore/threads.py)": {},
+    "2 threads, no spinning": {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "0"},
+    "2 threads, spin 10,000": {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "10000"},
+    "2 threads, libgomp's default": {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "300000"},
+    "1 thread": {"OMP_NUM_THREADS": "1"},
+}
+
+
+def _env(home: Path, setting: dict[str, str]) -> dict[str, str]:
     env = {**os.environ, "RAG_HOME": str(home)}
-    for name in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "GOMP_SPINCOUNT"):
         env.pop(name, None)
-    if spin:
-        env["OMP_WAIT_POLICY"] = "ACTIVE"
-    return env
+    return {**env, **setting}
 
 
-def _foreground(home: Path, spin: bool, rounds: int) -> dict:
+def _foreground(home: Path, spin: dict[str, str], rounds: int) -> dict:
     out = subprocess.run([sys.executable, "-c", FOREGROUND, str(DEV), str(rounds)], env=_env(home, spin), cwd=ROOT,
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _background(kind: str, home: Path, other_home: Path, corpus: Path, spin: bool) -> subprocess.Popen:
+def _background(kind: str, home: Path, other_home: Path, corpus: Path, spin: dict[str, str]) -> subprocess.Popen:
     rag = str(Path(sys.executable).with_name("rag"))
     if kind == "answering":
         script = f"while true; do '{rag}' ask --batch '{DEV}' --json > /dev/null; done"
@@ -91,7 +102,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         home, other = tmp / "home", tmp / "other"
-        subprocess.run([str(Path(sys.executable).with_name("rag")), "ingest", "--json"], env=_env(home, False),
+        subprocess.run([str(Path(sys.executable).with_name("rag")), "ingest", "--json"], env=_env(home, {}),
                        cwd=ROOT, check=True, capture_output=True)
         corpus = tmp / "corpus"
         corpus.mkdir()
@@ -100,8 +111,7 @@ def main() -> None:
                 f"第{f}-{i}条:某县第{i % 37 + 1}镇今年新修乡村道路{(f * 100 + i) * 3 % 97 + 5}公里,"
                 f"投入资金{(f * 100 + i) * 7 % 89 + 11}万元,惠及群众{(f * 100 + i) * 13 % 900 + 100}户。"
                 for i in range(100)) + "\n", encoding="utf-8")
-        for spin in (False, True):
-            label = "spinning (OMP_WAIT_POLICY=ACTIVE)" if spin else "as set (passive)"
+        for label, spin in SETTINGS.items():
             quiet = _foreground(home, spin, args.rounds)
             row = {"quiet_p50_ms": round(quiet["p50_ms"], 1)}
             for kind in ("answering", "ingest"):
@@ -113,7 +123,7 @@ def main() -> None:
                 row[f"beside_{kind}_ratio"] = round(busy["p50_ms"] / quiet["p50_ms"], 2)
                 row[f"beside_{kind}_overlapped"] = overlapped
             results[label] = row
-            print(f"{label:36} quiet {row['quiet_p50_ms']:6.1f} ms   beside answering {row['beside_answering_p50_ms']:6.1f} ms "
+            print(f"{label:32} quiet {row['quiet_p50_ms']:6.1f} ms   beside answering {row['beside_answering_p50_ms']:6.1f} ms "
                   f"({row['beside_answering_ratio']}×)   beside ingest {row['beside_ingest_p50_ms']:6.1f} ms "
                   f"({row['beside_ingest_ratio']}×{'' if row['beside_ingest_overlapped'] else ', ingest ended first'})")
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
