@@ -30,7 +30,7 @@ from vectorstore.chunking import CHUNKER, chunk_document
 from vectorstore.errors import StoreError, first_line, mask_url, scrub
 from vectorstore.keyword import tokenize
 from vectorstore.reading import UnreadableFile, discover, fingerprint, read_source
-from vectorstore.sentences import SentenceVectors
+from vectorstore.sentences import SentenceVectors, sentences
 from vectorstore.types import Chunk, Hit
 
 RRF_K = 60
@@ -508,8 +508,13 @@ class Index:
             if progress:
                 progress(start + len(batch), len(chunks), "embedding")
             texts = [c.text for c in batch]
-            self.collection.upsert(ids=[c.id for c in batch], embeddings=self.embedder.embed_documents(texts),
+            vectors = self.embedder.embed_documents(texts)
+            self.collection.upsert(ids=[c.id for c in batch], embeddings=vectors,
                                    documents=texts, metadatas=[c.metadata() for c in batch])
+            # A paragraph of one sentence is its own sentence vector (same text, same prompt): not embedded twice.
+            whole = [i for i, t in enumerate(texts) if sentences(t) == [t]]
+            if whole:
+                self.sentence_vectors.put([texts[i] for i in whole], [vectors[i] for i in whole])
 
     def _fill_sentences(self, new_chunks: list[Chunk], progress: Progress | None = None) -> None:
         """Embed the sentences of the new chunks; once per store generation, those of every chunk (a store
