@@ -112,6 +112,17 @@ def _pdf_lines(page) -> list[Line]:
     return lines
 
 
+def _page_image(page):
+    """The page rendered at OCR_DPI as the BGR array OpenCV and RapidOCR take."""
+    import numpy as np
+
+    pix = page.get_pixmap(dpi=OCR_DPI)
+    image = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, pix.n)
+    if pix.n < 3:
+        return image.copy()
+    return image[:, :, 2::-1].copy()  # RGB(A) -> BGR
+
+
 def read_pdf(data: bytes) -> Extracted:
     import pymupdf
 
@@ -127,13 +138,7 @@ def read_pdf(data: bytes) -> Extracted:
             for page in doc:
                 lines = _pdf_lines(page)
                 if sum(len(ln.text.strip()) for ln in lines) < MIN_TEXT_CHARS:
-                    pix = page.get_pixmap(dpi=OCR_DPI)
-                    import numpy as np
-
-                    image = np.frombuffer(pix.samples, np.uint8).reshape(pix.height, pix.width, pix.n)
-                    if pix.n == 4:
-                        image = image[:, :, :3]
-                    lines = ocr_lines(image[:, :, ::-1].copy() if pix.n >= 3 else image)
+                    lines = ocr_lines(_page_image(page))  # a scanned page: no text layer to speak of
                 texts.append(page_text(lines))
         except UnreadableFile:
             raise
