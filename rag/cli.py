@@ -16,15 +16,12 @@ from rag.cite import FORMATS, render
 from rag.errors import RagError
 from rag.history import json_lines, question_of, user_turns
 from vectorstore.errors import BIDI_ESCAPES, printable
-from vectorstore.threads import configure as configure_threads
 
 EXIT_USAGE = 2
 
 
 def _quiet() -> None:
-    """Library chatter (progress bars, load reports, deprecations) is not for our users; threads that wait
-    without spinning (vectorstore.threads), set before any encoder loads."""
-    configure_threads()
+    """Library chatter (progress bars, load reports, deprecations) is not for our users."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -40,6 +40,7 @@ from ui.documents import (
     documents_table,
     index_summary,
     ingest_uploads,
+    newest_first,
     remove_documents,
 )
 from ui.evalview import eval_view
@@ -171,10 +172,11 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
         problem = loaded()
         if problem:
             return f"索引无法打开: {md_escape(problem)}", [], gr.update(choices=[ALL]), gr.update(choices=[], value=[])
-        rows = documents_table(pipeline, query or "")
+        docs = newest_first(pipeline)
+        rows = documents_table(docs, query or "")
         districts = pipeline.districts()
         return (index_summary(rows, query or ""), rows, gr.update(choices=[ALL, *districts]),
-                gr.update(choices=document_choices(pipeline), value=[]))
+                gr.update(choices=document_choices(docs), value=[]))
 
     def upload(files: list[str] | None, replace: bool, query: str,
                progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way

@@ -32,16 +32,19 @@ def _matches(d: DocumentInfo, query: str) -> bool:
     return not q or q in d.title.lower() or q in d.source.lower()
 
 
-def documents_table(pipeline: Pipeline, query: str = "") -> list[list[Any]]:
-    """The documents whose title or file name holds `query` (all when it is empty), newest first."""
-    docs = sorted((d for d in pipeline.documents() if _matches(d, query)), key=lambda d: d.ingested, reverse=True)
+def newest_first(pipeline: Pipeline) -> list[DocumentInfo]:
+    """The store's documents, the latest added first (one read of the catalog for the table and the choices)."""
+    return sorted(pipeline.documents(), key=lambda d: d.ingested, reverse=True)
+
+
+def documents_table(docs: Sequence[DocumentInfo], query: str = "") -> list[list[Any]]:
+    """Rows of the documents whose title or file name holds `query` (all when it is empty)."""
     return [[printable(d.title or d.source), printable(d.outlet), d.date, d.chunks, ORIGIN_NAMES.get(d.origin, d.origin),
-             d.ingested.replace("T", " ").rstrip("Z"), printable(d.source)] for d in docs]
+             d.ingested.replace("T", " ").rstrip("Z"), printable(d.source)] for d in docs if _matches(d, query)]
 
 
-def document_choices(pipeline: Pipeline) -> list[tuple[str, str]]:
+def document_choices(docs: Sequence[DocumentInfo]) -> list[tuple[str, str]]:
     """(label, path) of every document, for the delete box."""
-    docs = sorted(pipeline.documents(), key=lambda d: d.ingested, reverse=True)
     return [(printable(f"{d.title or d.source} · {d.source}"), d.path) for d in docs]
 
 

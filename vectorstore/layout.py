@@ -14,6 +14,7 @@ import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # Fractions of the type size (a line's height): the narrowest vertical strip that separates columns, the
 # shortest gap between lines that separates regions, and the indentation and shortfall that end a paragraph.
@@ -53,22 +54,26 @@ class Line:
         return self.type_size or max(self.y1 - self.y0, 1e-6)
 
 
+def _gap_walk(spans: list[tuple[float, float]]):
+    """(width, middle) of each gap between the union of the spans, in order."""
+    end = None
+    for lo, hi in sorted(spans):
+        if end is not None and lo > end:
+            yield lo - end, (lo + end) / 2
+        end = hi if end is None else max(end, hi)
+
+
 def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[float]:
     """The middles of the gaps of at least `min_gap` between the union of the spans."""
-    cuts, end = [], None
-    for lo, hi in sorted(spans):
-        if end is not None and lo - end >= min_gap:
-            cuts.append((lo + end) / 2)
-        end = hi if end is None else max(end, hi)
-    return cuts
+    return [middle for width, middle in _gap_walk(spans) if width >= min_gap]
 
 
 def _widest_gap(spans: list[tuple[float, float]], min_gap: float) -> float | None:
-    best, where, end = min_gap, None, None
-    for lo, hi in sorted(spans):
-        if end is not None and lo - end >= best:
-            best, where = lo - end, (lo + end) / 2
-        end = hi if end is None else max(end, hi)
+    """The middle of the widest gap of at least `min_gap` (the last of equals), or None."""
+    best, where = min_gap, None
+    for width, middle in _gap_walk(spans):
+        if width >= best:
+            best, where = width, middle
     return where
 
 
@@ -138,15 +143,21 @@ def ocr_text(text: str) -> str:
     return _FULL_POINT.sub(".", text.translate(_FULL_WIDTH))
 
 
-def paragraphs(region: list[Line]) -> list[tuple[str, float]]:
-    """One column's lines as paragraphs, each with its type size (its lines' median height)."""
+class Paragraph(NamedTuple):
+    text: str
+    size: float  # its type size: its lines' median height
+    indented: bool  # its first line is set in from the column's edge
+
+
+def paragraphs(region: list[Line]) -> list[Paragraph]:
+    """One column's lines as paragraphs."""
     rows = _rows(region)
     if not rows:
         return []
     size = statistics.median(r.size for r in rows)
     left = min(r.x0 for r in rows)
     right = max(r.x1 for r in rows)
-    out: list[list[Line]] = []
+    out: list[tuple[bool, list[Line]]] = []
     prev: Line | None = None
     for row in rows:
         text = row.text.strip()
@@ -158,15 +169,15 @@ def paragraphs(region: list[Line]) -> list[tuple[str, float]]:
                or _other_type(row, size) != _other_type(prev, size)
                or (prev.x1 < right - SHORT_LINE * size and prev.text.rstrip()[-1:] in SENTENCE_END))
         if new:
-            out.append([])
-        out[-1].append(row)
+            out.append((indented, []))
+        out[-1][1].append(row)
         prev = row
     result = []
-    for para in out:
+    for indented, para in out:
         text = para[0].text.strip()
         for row in para[1:]:
             text = _join(text, row.text.strip())
-        result.append((text, statistics.median(r.size for r in para)))
+        result.append(Paragraph(text, statistics.median(r.size for r in para), indented))
     return result
 
 
@@ -191,13 +202,13 @@ def page_text(lines: Sequence[Line]) -> str:
     for region in regions(lines):
         beside = bool(before) and min(ln.y0 for ln in region) < max(ln.y1 for ln in before) \
             and min(ln.x0 for ln in region) > min(ln.x0 for ln in before)
-        for i, (text, para_size) in enumerate(paragraphs(region)):
+        for i, (text, para_size, indented) in enumerate(paragraphs(region)):
             if _PAGE_NUMBER.match(text):
                 continue
             headline = para_size >= HEADLINE * size and len(text) <= MAX_HEADLINE
             if (i == 0 and beside and last and not headline and not last[0].startswith("#")
                     and last[0].rstrip()[-1:] not in SENTENCE_END and abs(para_size - last[1]) <= OTHER_TYPE * size
-                    and not _indented(region)):
+                    and not indented):
                 # a paragraph cut by the column's end runs on at the head of the next column
                 out[-1] = _join(out[-1], text)
                 last = (out[-1], last[1])
@@ -207,12 +218,3 @@ def page_text(lines: Sequence[Line]) -> str:
         before = region
     return "\n\n".join(out)
 
-
-def _indented(region: list[Line]) -> bool:
-    """Whether the column's first line starts a paragraph (set in from the column's left edge)."""
-    rows = _rows(region)
-    if not rows:
-        return False
-    size = statistics.median(r.size for r in rows)
-    left = min(r.x0 for r in rows)
-    return rows[0].text[:1] in " \u3000" or rows[0].x0 - left > INDENT * size

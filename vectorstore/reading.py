@@ -98,7 +98,6 @@ def read_source(path: Path) -> SourceText:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from exc
     if not data.strip():
         raise UnreadableFile("empty file")
-    digest = hashlib.sha256(data)
     meta, pages = DocMeta(), ()
     if path.suffix.lower() in TEXT_SUFFIXES:
         text, encoding = decode(data)
@@ -119,21 +118,26 @@ def read_source(path: Path) -> SourceText:
         raise UnreadableFile(f"{sidecar_of(path).name}: {exc}; fix it or remove it") from exc
     if side is not None:
         meta = side[0].over(meta)
-        digest.update(b"\0" + side[1])
-    return SourceText(path, text, encoding, digest.hexdigest(), meta, pages)
+    return SourceText(path, text, encoding, _digest(data, side[1] if side else None), meta, pages)
+
+
+def _digest(data: bytes, sidecar: bytes | None) -> str:
+    """A file's hash: its bytes and its sidecar's (a changed sidecar re-indexes the file)."""
+    digest = hashlib.sha256(data)
+    if sidecar is not None:
+        digest.update(b"\0" + sidecar)
+    return digest.hexdigest()
 
 
 def fingerprint(path: Path) -> str | None:
     """The sha256 read_source would give the file (its bytes and its sidecar's), without reading the document:
     an unchanged scan is not read by OCR again. None when the file cannot be read (read_source says why)."""
     try:
-        digest = hashlib.sha256(path.read_bytes())
+        data = path.read_bytes()
         side = sidecar_of(path)
-        if side.is_file():
-            digest.update(b"\0" + side.read_bytes())
+        return _digest(data, side.read_bytes() if side.is_file() else None)
     except OSError:
         return None
-    return digest.hexdigest()
 
 
 def unsupported(path: Path) -> str:
