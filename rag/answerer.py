@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.extract import MAX_ANSWER_CHARS, Span, answer_text, candidates, decided, verbatim_quote
 from rag.query import Intent, dense_query
-from rag.ranker import model
+from rag.ranker import model, sigmoid
 from rag.types import Answer, Citation
 from vectorstore.store import Index
 from vectorstore.types import Chunk, Hit
@@ -74,6 +74,18 @@ class ExtractiveAnswerer:
         # Ranked by content alone: an upload competes with every other document on equal terms (its source card
         # says where it came from).
         return spans, m.confidence_of([s.score for s in spans[:2]], spans[0].features)
+
+    def relevance(self, intent: Intent, hits: Sequence[Hit]) -> list[float]:
+        """Per hit, in [0, 1]: the fitted ranker's probability that the passage's best sentence holds the answer to
+        the question (rag.ranker), the same score the answerer picks its sentence by; comparable across questions,
+        so a threshold can cut weak hits (rag.retrieval.IndexRetriever's `score_threshold`)."""
+        if not hits:
+            return []
+        spans, _ = self.scored(intent, hits, self.absent(intent))
+        best: dict[str, float] = {}
+        for s in spans:
+            best.setdefault(s.chunk.id, s.score)  # spans come best first
+        return [sigmoid(best[h.chunk.id]) if h.chunk.id in best else 0.0 for h in hits]
 
     def answer(self, r: Retrieved) -> Answer:
         t0 = time.perf_counter()

@@ -62,13 +62,21 @@ class Chain:
                district: str | None = None, where: dict | None = None, keyword_query: str | None = None) -> list[Hit]:
         """Retrieval as `ask` reads a question: follow-ups resolved, a place it names that the index has articles
         about a filter (or `district`), its topic words the keyword query (or `keyword_query`); `where` adds filters."""
+        return self.search_read(query, k=k, mode=mode, history=history, district=district, where=where,
+                                keyword_query=keyword_query)[1]
+
+    def search_read(self, query: str, *, k: int, mode: str = "hybrid", history: Sequence[str] = (),
+                    district: str | None = None, where: dict | None = None,
+                    keyword_query: str | None = None) -> tuple[Intent, list[Hit]]:
+        """As `search`, with the question as read (for scoring the hits: `ExtractiveAnswerer.relevance`)."""
         intent = self.locate(self.resolve_history(query, history))
         districts = [district] if district else list(intent.districts)
         known = set(self.index.districts())
         places = [d for d in districts if d in known]
         filters = {**({"district": places} if places else {}), **(where or {})}
-        return self.index.search(dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
-                                 where=filters or None, mode=mode, keyword_query=keyword_query or intent.keyword_query or None)
+        return intent, self.index.search(dense_query(intent, districts[0] if len(districts) == 1 else ""), k=k,
+                                         where=filters or None, mode=mode,
+                                         keyword_query=keyword_query or intent.keyword_query or None)
 
     def resolve_history(self, question: str, history: Sequence[str]) -> Intent:
         known = self.index.place_names()

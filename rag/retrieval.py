@@ -11,6 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import Field, PrivateAttr
 
+from rag.answerer import ExtractiveAnswerer
 from rag.chain import Chain
 from vectorstore.store import Index
 from vectorstore.types import Hit
@@ -18,13 +19,19 @@ from vectorstore.types import Hit
 _OPENING = threading.Lock()
 
 
-def to_document(hit: Hit, rank: int) -> Document:
-    meta = {**hit.chunk.metadata(), "id": hit.chunk.id, "score": hit.score, "rank": rank}
+def to_document(hit: Hit, rank: int, relevance: float) -> Document:
+    meta = {**hit.chunk.metadata(), "id": hit.chunk.id, "score": round(relevance, 4), "rank": rank,
+            "fused_score": hit.score}
     return Document(page_content=hit.chunk.text, metadata=meta, id=hit.chunk.id)
 
 
 class IndexRetriever(BaseRetriever):
     """Hybrid (dense + BM25, fused by reciprocal rank) search with metadata filters, as a LangChain retriever.
+
+    Each Document's `metadata["score"]` is a relevance in [0, 1], higher better: the fitted answer model's
+    probability that the passage's best sentence answers the query (`ExtractiveAnswerer.relevance`), comparable
+    across queries; `score_threshold` drops the documents below it (so fewer than k may come back). The documents
+    keep the search's order (`rank`; `fused_score` is its reciprocal-rank fusion score).
 
     `IndexRetriever(k=4)` searches the index of RAG_HOME (opened on first use; an empty one gets the bundled
     corpus, as `rag search` does); `index=` takes an open `vectorstore.store.Index` instead.
@@ -39,6 +46,7 @@ class IndexRetriever(BaseRetriever):
     where: dict | None = None  # a metadata filter, e.g. {"district": "某区"} or {"body": "人大"}
     keyword_query: str | None = None  # the words BM25 looks for, when not the query's own
     understand: bool = True
+    score_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     _opened: Index | None = PrivateAttr(default=None)
 
     def _index(self) -> Index:
@@ -59,13 +67,18 @@ class IndexRetriever(BaseRetriever):
             raise ValueError(f"k={k!r}: the number of documents must be a whole number of at least 1")
         index = self._index()
         index.refresh()  # a long-lived retriever sees what another process ingested since
+        chain = Chain(index)
         if self.understand:
-            hits = Chain(index).search(query, k=k or self.k, mode=self.mode, where=self.where,
-                                       keyword_query=self.keyword_query)
+            intent, hits = chain.search_read(query, k=k or self.k, mode=self.mode, where=self.where,
+                                             keyword_query=self.keyword_query)
         else:
+            intent = chain.locate(chain.resolve_history(query, ()))
             hits = index.search(query, k=k or self.k, where=self.where, mode=self.mode,
                                 keyword_query=self.keyword_query)
-        return [to_document(h, r) for r, h in enumerate(hits, 1)]
+        relevance = ExtractiveAnswerer(index).relevance(intent, hits)
+        floor = self.score_threshold
+        return [to_document(h, r, p) for r, (h, p) in enumerate(zip(hits, relevance, strict=True), 1)
+                if floor is None or p >= floor]
 
     async def _aget_relevant_documents(self, query: str, *, run_manager: AsyncCallbackManagerForRetrieverRun,
                                        k: int | None = None, **_: Any) -> list[Document]:

@@ -96,3 +96,21 @@ def test_the_readme_snippet_plugs_the_retriever_into_a_chain(corpus_index: Index
     scope = {"llm": llm}
     exec(snippet, scope)  # noqa: S102 - the README's own code
     assert prompts and "1.04万" in prompts[0] and QUESTION in prompts[0]
+
+
+def test_the_score_is_a_relevance_a_threshold_can_cut(corpus_index: Index) -> None:
+    retriever = IndexRetriever(index=corpus_index, k=5)
+    answered = retriever.invoke(QUESTION)
+    off_topic = retriever.invoke("火星有几颗天然卫星?")
+    scores = [d.metadata["score"] for d in answered + off_topic]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert [d.metadata["rank"] for d in answered] == [1, 2, 3, 4, 5]  # the search's order is kept
+    best = max(answered, key=lambda d: d.metadata["score"])
+    assert "1.04万" in best.page_content
+    assert best.metadata["score"] > max(d.metadata["score"] for d in off_topic)
+    cut = (best.metadata["score"] + max(d.metadata["score"] for d in off_topic)) / 2
+    kept = IndexRetriever(index=corpus_index, k=5, score_threshold=cut)
+    assert [d.id for d in kept.invoke(QUESTION)] == [d.id for d in answered if d.metadata["score"] >= cut]
+    assert kept.invoke("火星有几颗天然卫星?") == []
+    with pytest.raises(ValueError):
+        IndexRetriever(index=corpus_index, score_threshold=1.5)
