@@ -95,6 +95,42 @@ def test_a_streamed_answer_ends_with_its_citations(client) -> None:
     assert "citations" not in (chunks[0].model_extra or {})
 
 
+def test_usage_counts_the_tokens_in_and_out_streamed_or_not(client) -> None:
+    from tokenizers import Tokenizer
+
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    tokenizer = Tokenizer.from_file(str(settings.cache_dir / "models" / "multilingual-e5-small" / "tokenizer.json"))
+    count = lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)  # noqa: E731
+    messages = [{"role": "system", "content": "你是新闻助手。"}, {"role": "user", "content": QUESTION}]
+    got = client.chat.completions.create(model=MODEL_ID, messages=messages)
+    assert got.usage.prompt_tokens == count("你是新闻助手。") + count(QUESTION)
+    assert got.usage.completion_tokens == count(got.choices[0].message.content) > 10
+    assert got.usage.total_tokens == got.usage.prompt_tokens + got.usage.completion_tokens
+    chunks = list(client.chat.completions.create(model=MODEL_ID, messages=messages, stream=True,
+                                                 stream_options={"include_usage": True}))
+    assert chunks[-1].choices == [] and chunks[-1].usage.model_dump() == got.usage.model_dump()
+    assert chunks[-2].choices[0].finish_reason == "stop" and chunks[-2].model_extra["citations"]
+    plain = list(client.chat.completions.create(model=MODEL_ID, messages=messages, stream=True))
+    assert all(c.usage is None and c.choices for c in plain)  # usage in a stream only when asked for
+
+
+def test_langchain_chat_openai_gets_the_cited_answer_and_usage(served) -> None:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(model=MODEL_ID, base_url=served["url"], api_key=KEY, max_retries=0, timeout=60)
+    reply = llm.invoke(QUESTION)
+    assert "新增优质学位1.04万个" in reply.content and "来源:" in reply.content and "001_187c4b3ab0ed4735.txt" in reply.content
+    assert reply.usage_metadata["output_tokens"] > 10 and reply.usage_metadata["input_tokens"] > 0
+    pieces = list(ChatOpenAI(model=MODEL_ID, base_url=served["url"], api_key=KEY, max_retries=0, timeout=60,
+                             stream_usage=True).stream(QUESTION))
+    whole = pieces[0]
+    for p in pieces[1:]:
+        whole += p
+    assert whole.content == reply.content and whole.usage_metadata["total_tokens"] == reply.usage_metadata["total_tokens"]
+
+
 def test_a_follow_up_is_answered_from_the_whole_conversation(client) -> None:
     first = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": QUESTION}])
     messages = [{"role": "system", "content": "你是新闻助手。"},

@@ -117,18 +117,80 @@ def _parse(raw: bytes) -> dict:
     return body
 
 
-def _options(body: dict) -> tuple[bool, int]:
-    """(stream, k) of a request: OpenAI's `stream` and `n`, and our own `k` (passages retrieved, as `rag ask --k`)."""
+class TokenCount:
+    """`usage` of a completion: the text sent and returned, counted in tokens of the index's embedding model
+    (its tokenizer.json; the bundled model's is XLM-R's SentencePiece), loaded on first use. Where the model folder
+    has none, a CJK character or a run of other letters or digits counts as one token."""
+
+    _PIECE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+|[^\w\s]", re.UNICODE)
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self._tokenizer: Any = None
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if not self._loaded:
+                self._loaded = True
+                try:
+                    from pathlib import Path
+
+                    from tokenizers import Tokenizer
+
+                    from vectorstore.embedding import resolve_model
+
+                    settings = self.pipeline.settings
+                    path = Path(resolve_model(settings.embed_model, settings.cache_dir)) / "tokenizer.json"
+                    self._tokenizer = Tokenizer.from_file(str(path)) if path.is_file() else None
+                except Exception:  # noqa: BLE001 - a tokenizer that cannot load falls back; counting never fails a reply
+                    self._tokenizer = None
+        return self._tokenizer
+
+    def __call__(self, texts: Sequence[str]) -> int:
+        tokenizer = self._load()
+        if tokenizer is not None:
+            return sum(len(tokenizer.encode(t, add_special_tokens=False).ids) for t in texts if t)
+        return sum(len(self._PIECE.findall(t)) for t in texts if t)
+
+    def usage(self, sent: Sequence[str], returned: str) -> dict:
+        prompt, completion = self(sent), self([returned])
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def sent_texts(messages: Any) -> list[str]:
+    """The text of every message of a (validated) request, as counted in `usage.prompt_tokens`."""
+    out: list[str] = []
+    for m in messages if isinstance(messages, list) else ():
+        c = m.get("content") if isinstance(m, dict) else None
+        if isinstance(c, str):
+            out.append(c)
+        elif isinstance(c, list):
+            out += [p["text"] for p in c if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return out
+
+
+def _options(body: dict) -> tuple[bool, int, bool]:
+    """(stream, k, include_usage) of a request: OpenAI's `stream`, `n` and `stream_options.include_usage`, and our own
+    `k` (passages retrieved, as `rag ask --k`)."""
     stream = body.get("stream")
     if stream is not None and not isinstance(stream, bool):
         raise ApiError(400, f"'stream' must be true or false, not {stream!r}", param="stream")
+    options = body.get("stream_options")
+    if options is not None and not isinstance(options, dict):
+        raise ApiError(400, f"'stream_options' must be an object, not {options!r}", param="stream_options")
+    include_usage = (options or {}).get("include_usage", False)
+    if not isinstance(include_usage, bool):
+        raise ApiError(400, f"'stream_options.include_usage' must be true or false, not {include_usage!r}",
+                       param="stream_options")
     n = body.get("n")
     if n is not None and n != 1:
         raise ApiError(400, f"'n' must be 1 (one answer per question), not {n!r}", param="n")
     k = body.get("k", DEFAULT_K)
     if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
         raise ApiError(400, f"'k' must be a whole number from 1 to {MAX_K}, not {k!r}", param="k")
-    return bool(stream), k
+    return bool(stream), k, include_usage
 
 
 def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
@@ -140,6 +202,7 @@ def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
     created = int(time.time())
     lock = threading.Lock()  # one question at a time through the pipeline (each takes tens of milliseconds)
     model = {"id": MODEL_ID, "object": "model", "created": created, "owned_by": OWNER}
+    tokens = TokenCount(pipeline)
 
     def check_key(request: Request) -> None:
         if not api_key:
@@ -191,7 +254,7 @@ def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
         if not isinstance(name, str) or not name:
             raise ApiError(400, f"'model' is missing; use {MODEL_ID!r}", param="model")
         question, earlier = conversation(body.get("messages"))
-        stream, k = _options(body)
+        stream, k, include_usage = _options(body)
         if name != MODEL_ID:
             raise _no_model(name)
         try:
@@ -204,13 +267,16 @@ def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
         cited = shaped["citations"]
         # refused, and who wrote the answer: "generator", with "verified" and "warnings" in LLM mode (as rag ask --json)
         status = {k: shaped[k] for k in ("refused", "generator", "verified", "warnings") if k in shaped}
+        text = content(answer)
+        usage = await run_in_threadpool(tokens.usage, sent_texts(body.get("messages")), text)
         if stream:
-            return StreamingResponse(_chunks(completion_id, now, answer, cited, status), media_type="text/event-stream",
+            return StreamingResponse(_chunks(completion_id, now, answer, cited, status, usage if include_usage else None),
+                                     media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         return {"id": completion_id, "object": "chat.completion", "created": now, "model": MODEL_ID,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content(answer)},
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                              "finish_reason": "stop", "logprobs": None}],
-                "citations": cited, **status}
+                "usage": usage, "citations": cited, **status}
 
     return app
 
@@ -220,9 +286,11 @@ def _no_model(name: str) -> ApiError:
                     param="model", code="model_not_found")
 
 
-def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict], status: dict) -> Iterator[str]:
+def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict], status: dict,
+            usage: dict | None = None) -> Iterator[str]:
     """Server-sent events of `chat.completion.chunk` objects: the role, the answer, its sources block, then a
-    last chunk with `finish_reason` and the `citations`; `data: [DONE]` ends the stream."""
+    chunk with `finish_reason` and the `citations`; with `usage` (the client asked, `stream_options.include_usage`),
+    one more chunk with no choices and the usage, as OpenAI sends it; `data: [DONE]` ends the stream."""
 
     def event(delta: dict, finish: str | None = None, **extra: Any) -> str:
         chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
@@ -235,6 +303,10 @@ def _chunks(completion_id: str, created: int, answer: Answer, cited: list[dict],
     if len(text) > len(answer.answer):
         yield event({"content": text[len(answer.answer):]})
     yield event({}, "stop", citations=cited, **status)
+    if usage is not None:
+        tail = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": MODEL_ID,
+                "choices": [], "usage": usage}
+        yield f"data: {json.dumps(tail, ensure_ascii=False)}\n\n"
     yield "data: [DONE]\n\n"
 
 
