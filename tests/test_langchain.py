@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests, RetrieversIntegrationTests
+from readme import snippet
 
 from rag.langchain import E5Embeddings, IndexRetriever
 from rag.settings import DEFAULT_EMBED_MODEL, Settings
@@ -88,13 +88,11 @@ def test_the_readme_snippet_plugs_the_retriever_into_a_chain(corpus_index: Index
     from langchain_core.runnables import RunnableLambda
 
     shutil.copytree(corpus_index.home, rag_env)
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### LangChain"):]
-    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = snippet("### LangChain")
     prompts: list[str] = []
     llm = RunnableLambda(lambda prompt: prompts.append(prompt.to_string()) or "新增优质学位1.04万个。")
     scope = {"llm": llm}
-    exec(snippet, scope)  # noqa: S102 - the README's own code
+    exec(code, scope)  # noqa: S102 - the README's own code
     assert prompts and "1.04万" in prompts[0] and QUESTION in prompts[0]
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from processes import free_port, serving, wait_for_port
+from readme import snippet
 
 from ui.openai_api import MODEL_ID, ApiError, build_app, content, conversation
 from vectorstore.store import Index
@@ -129,6 +130,16 @@ def test_langchain_chat_openai_gets_the_cited_answer_and_usage(served) -> None:
     for p in pieces[1:]:
         whole += p
     assert whole.content == reply.content and whole.usage_metadata["total_tokens"] == reply.usage_metadata["total_tokens"]
+
+
+def test_the_readme_openai_snippet_runs_as_written(served, capsys) -> None:
+    code = snippet("### OpenAI-compatible endpoint")
+    code = code.replace('"http://127.0.0.1:8000/v1"', repr(served["url"])).replace('"sk-demo"', repr(KEY))
+    scope: dict = {}
+    exec(code, scope)  # noqa: S102 - the README's own code, against this test's server
+    printed = capsys.readouterr().out
+    assert "新增优质学位1.04万个" in printed and "14所" in printed
+    assert scope["citations"][0]["source"] == "001_187c4b3ab0ed4735.txt" and "14所" in scope["citations"][0]["quote"]
 
 
 def test_a_follow_up_is_answered_from_the_whole_conversation(client) -> None:

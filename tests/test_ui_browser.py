@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from processes import free_port, serving
+from readme import snippet
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -84,6 +85,13 @@ def test_the_ask_api_answers_gradio_client_with_citations(server):
     event = _call(server, "ask", '{"data": ["\\ud800二七区新增多少学位?", null]}')
     assert event.startswith("event: error") and "not valid text" in event, event
     assert "1.04万" in client.predict("二七区新增多少学位?", api_name="/ask")["answer"]
+
+
+def test_the_readme_gradio_snippet_runs_as_written(indexed_server, capsys):
+    code = snippet("### Gradio API").replace('"http://127.0.0.1:7860/"', repr(indexed_server))
+    exec(code, {})  # noqa: S102 - the README's own code, against this test's server
+    printed = capsys.readouterr().out
+    assert "新增优质学位1.04万个" in printed and "14所" in printed
 
 
 def _call(server: str, api: str, body: str) -> str:
