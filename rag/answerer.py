@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.extract import MAX_ANSWER_CHARS, Span, answer_text, candidates, decided, verbatim_quote
 from rag.query import Intent, dense_query
-from rag.ranker import model, sigmoid
+from rag.ranker import model
 from rag.types import Answer, Citation
 from vectorstore.store import Index
 from vectorstore.types import Chunk, Hit
@@ -85,7 +85,8 @@ class ExtractiveAnswerer:
         best: dict[str, float] = {}
         for s in spans:
             best.setdefault(s.chunk.id, s.score)  # spans come best first
-        return [sigmoid(best[h.chunk.id]) if h.chunk.id in best else 0.0 for h in hits]
+        m = model()
+        return [m.sentence_probability(best[h.chunk.id]) if h.chunk.id in best else 0.0 for h in hits]
 
     def answer(self, r: Retrieved) -> Answer:
         t0 = time.perf_counter()

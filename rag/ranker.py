@@ -1,9 +1,10 @@
 """The fitted answer model: which sentence answers, and how sure that is (rag/answer_model.json).
 
-Two logistic regressions fitted on labelled public data by `make fit` (evals/fit.py), never by hand:
+Linear models fitted on labelled public data by `make fit` (evals/fit.py), never by hand:
 
-- the **ranker** scores every candidate sentence from its features (rag.extract.FEATURES): the probability that it
-  holds the answer. The best-scoring sentence answers.
+- the **ranker** scores every candidate sentence from its features (rag.extract.FEATURES): a conditional logit, fitted
+  as a choice among each question's candidates. The best-scoring sentence answers. A one-feature **calibration**
+  turns its score into the probability that the sentence holds the answer (a passage's relevance).
 - the **confidence** model reads the top candidate's score, its lead over the runner-up and the top candidate's own
   features, and gives the calibrated probability that the answer is right. Below THRESHOLD (chosen on validation data, see the README) the answerer
   refuses.
@@ -62,6 +63,11 @@ class AnswerModel:
     threshold: float
     window: Linear | None = None
     clause_sure: float = 1.01  # the window model's probability from which a clause answers (fitted; >1: never)
+    calibration: Linear | None = None  # ranker logit -> log-odds that the sentence holds the answer
+
+    def sentence_probability(self, logit: float) -> float:
+        """The probability that a sentence of this ranker logit holds the answer (calibrated on unseen articles)."""
+        return sigmoid(self.calibration.logit({"logit": logit}) if self.calibration is not None else logit)
 
     def clause_suffices(self, features: Mapping[str, float]) -> bool:
         return self.window is not None and sigmoid(self.window.logit(features)) >= self.clause_sure
@@ -91,8 +97,9 @@ def sigmoid(z: float) -> float:
 def load(path: Path = MODEL_PATH) -> AnswerModel:
     obj = json.loads(Path(path).read_text(encoding="utf-8"))
     window = Linear.from_json(obj["window"]) if obj.get("window") else None
+    calibration = Linear.from_json(obj["calibration"]) if obj.get("calibration") else None
     return AnswerModel(Linear.from_json(obj["ranker"]), Linear.from_json(obj["confidence"]), float(obj["threshold"]),
-                       window, float(obj.get("clause_sure", 1.01)))
+                       window, float(obj.get("clause_sure", 1.01)), calibration)
 
 
 def model() -> AnswerModel:
