@@ -110,7 +110,10 @@ def _near_miss(items, corpus: Path | None, settings, set_path: Path, mode: str, 
               help="Allowed absolute drop of a rate metric (false_refusals: rise) before the gate fails.")
 @click.option("--latency-tolerance", type=click.FloatRange(0), default=None,
               help="Also gate latency: allowed slowdown as a fraction of the baseline (0.5 = 50%). Off by default.")
-@click.option("--compare", is_flag=True, help="Also run dense-only and BM25-only retrieval over the same set.")
+@click.option("--modes", "modes", is_flag=True, help="Also run dense-only and BM25-only retrieval over the same set.")
+@click.option("--compare", "compare_runs", nargs=2, type=click.Path(path_type=Path, dir_okay=False, exists=False),
+              default=None, help="Run nothing: compare two runs' --json files (A B): metrics side by side, every "
+                                 "question whose outcome changed. With --json, the comparison as JSON.")
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(MODES), help="Retrieval mode.")
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per answer.")
 @click.option("--near-miss", "near_miss", is_flag=True,
@@ -118,8 +121,13 @@ def _near_miss(items, corpus: Path | None, settings, set_path: Path, mode: str, 
                    "(the --corpus folder, or the bundled corpus): each should now be refused.")
 def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, report_out: Path | None,
                  baseline: Path | None, write_baseline: Path | None, tolerance: float,
-                 latency_tolerance: float | None, compare: bool, mode: str, k: int, near_miss: bool) -> None:
+                 latency_tolerance: float | None, modes: bool, compare_runs: tuple[Path, Path] | None, mode: str, k: int,
+                 near_miss: bool) -> None:
     """Run an eval set through the pipeline and print its metrics, overall and per question type."""
+    if compare_runs:
+        _compare(*compare_runs, json_out)
+        return
+    from evals.compare import about
     from evals.report import write_report
     from evals.runner import baseline_json, evaluate, gate, load_set, read_baseline
     from rag.pipeline import Pipeline
@@ -148,7 +156,8 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
             report = pipeline.ingest([BUNDLED_CORPUS, corpus])
             click.echo(f"corpus: the bundled articles and {len(own)} from {corpus} in a temporary store "
                        f"({report.chunks} paragraphs, {len(report.skipped)} files skipped)", err=True)
-        run = evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=compare).to_json()
+        run = {**evaluate(pipeline, set_path, items=items, mode=mode, k=k, compare=modes).to_json(),
+               "about": about(settings, mode=mode, k=k, corpus=str(corpus) if corpus else None)}
         if near_miss:
             run["near_miss"] = _near_miss(items, corpus, settings, set_path, mode, k, stack, to_err)
     if corpus is not None:
@@ -157,7 +166,7 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
     click.echo(f"{run['set']}: {run['n']} questions, mode {run['mode']}, {len(run['failures'])} failed", err=to_err)
     click.echo(metrics_table({"overall": run["overall"], **run["by_type"]}, {"overall": run["n"], **run["n_by_type"]}),
                err=to_err)
-    if compare:
+    if modes:
         click.echo("\nretrieval modes (overall)", err=to_err)
         click.echo(metrics_table(run["compare"]), err=to_err)
 
@@ -190,3 +199,18 @@ def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, rep
         click.echo(f"gate passed against {baseline} (tolerance {tolerance}"
                    + (f", latency +{latency_tolerance:.0%}" if latency_tolerance is not None else ", latency not gated")
                    + ")", err=True)
+
+
+def _compare(path_a: Path, path_b: Path, json_out: Path | None) -> None:
+    """`rag eval --compare A.json B.json`: the two runs' metrics side by side and the questions that changed."""
+    from evals.compare import diff, load_run, render_text
+
+    d = diff(load_run(path_a), load_run(path_b))
+    if json_out is not None and str(json_out) == "-":
+        click.echo(json.dumps(d, ensure_ascii=False))
+        return
+    click.echo(render_text(d, path_a, path_b))
+    if json_out is not None:
+        _check_writable("--json", json_out)
+        _write_json(d, json_out)
+        click.echo(f"wrote {json_out}", err=True)

@@ -1,4 +1,5 @@
-"""A self-contained HTML page of an eval run: metric tables, inline SVG bar charts per type, every failure."""
+"""A self-contained HTML page of an eval run: what it was made with, metric tables, inline SVG bar charts per type,
+every question in a table that filters by type and outcome, every failure in full."""
 
 from __future__ import annotations
 
@@ -21,6 +22,17 @@ th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
 .q{background:#fafafa;border-left:3px solid #ccc;padding:.2rem .5rem;margin:.2rem 0}
 .bad{color:#a00;font-weight:bold}.ok{color:#080}.tag{font-size:.8rem;border:1px solid #aaa;border-radius:3px;padding:0 .3rem}
 ul{margin:.2rem 0}
+#questions td{text-align:left;vertical-align:top}#questions td.o-right,#questions td.o-refused_right{color:#080}
+#questions td.o-wrong,#questions td.o-answered_unanswerable{color:#a00}#questions td.o-refused{color:#b60}
+.filters select{margin-right:1rem}
+"""
+
+# Filters of the per-question table: rows carry data-type and data-outcome; no library, no network.
+_FILTER_JS = """
+function ragFilter(){var t=document.getElementById('f-type').value,o=document.getElementById('f-outcome').value,n=0;
+document.querySelectorAll('#questions tbody tr').forEach(function(r){var show=(!t||r.dataset.type===t)&&
+(!o||r.dataset.outcome===o);r.style.display=show?'':'none';if(show)n++;});
+document.getElementById('f-count').textContent=n;}
 """
 
 
@@ -149,6 +161,51 @@ def _tradeoff(run: dict[str, Any]) -> str:
     return "<h2>Refusal trade-off</h2>" + "".join(parts) if parts else ""
 
 
+def _about(run: dict[str, Any]) -> str:
+    """The commit, models and settings the run was made with (evals.compare.about)."""
+    ab = run.get("about")
+    if not ab:
+        return "<p class=\"muted\">Made before runs recorded their commit and settings.</p>"
+    dirty = " (with uncommitted changes)" if ab.get("uncommitted_changes") else ""
+    cells = [("date", ab.get("date")), ("commit", f"{ab.get('commit')}{dirty}"), ("embedding model", ab.get("embed_model")),
+             ("answer model", f"{ab.get('answer_model')} (threshold {ab.get('threshold')})"),
+             ("answers by", ab.get("generator") + (f" ({ab['llm_model']})" if ab.get("llm_model") else "")),
+             ("retrieval", f"{ab.get('mode')}, k={ab.get('k')}"), ("corpus", ab.get("corpus") or "RAG_HOME's index")]
+    return "<table class=\"about\">" + "".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>"
+                                              for k, v in cells) + "</table>"
+
+
+def _questions(run: dict[str, Any]) -> str:
+    """Every question of the run, filterable by type and outcome (right / wrong / refused …)."""
+    from evals.compare import OUTCOME_NAMES, outcome
+
+    results = [r for r in run.get("results", []) if isinstance(r, dict)]
+    if not results:
+        return ""
+    types = sorted({str(r.get("type", "")) for r in results})
+    seen = [o for o in OUTCOME_NAMES if any(outcome(r) == o for r in results)]
+    options = lambda values, names: "".join(  # noqa: E731
+        f'<option value="{escape(v, quote=True)}">{escape(names.get(v, v))}</option>' for v in values)
+    failed = {str(f.get("id")) for f in run.get("failures", [])}
+    rows = []
+    for r in results:
+        o = outcome(r)
+        qid = escape(str(r.get("id")))
+        cell = f'<a href="#{escape(str(r.get("id")), quote=True)}">{qid}</a>' if str(r.get("id")) in failed else qid
+        rows.append(f'<tr data-type="{escape(str(r.get("type", "")), quote=True)}" data-outcome="{o}">'
+                    f"<td>{cell}</td>"
+                    f'<td>{escape(str(r.get("type", "")))}</td><td class="o-{o}">{escape(OUTCOME_NAMES[o])}</td>'
+                    f'<td>{escape(str(r.get("question", "")))}</td><td>{escape(str(r.get("answer", "")))}</td>'
+                    f'<td>{r.get("latency_ms", "")}</td></tr>')
+    return (f"<h2>Every question (<span id=\"f-count\">{len(results)}</span> shown)</h2>"
+            '<p class="filters">type <select id="f-type" onchange="ragFilter()"><option value="">all</option>'
+            + options(types, {}) + '</select> outcome <select id="f-outcome" onchange="ragFilter()">'
+            '<option value="">all</option>' + options(seen, OUTCOME_NAMES) + "</select></p>"
+            '<table id="questions"><thead><tr><th>id</th><th>type</th><th>outcome</th><th>question</th>'
+            "<th>answer</th><th>ms</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            f"<script>{_FILTER_JS}</script>")
+
+
 def render(run: dict[str, Any]) -> str:
     """The whole page from the --json shape of evals.runner.EvalRun.to_json()."""
     overall, by_type = run.get("overall", {}), run.get("by_type", {})
@@ -164,7 +221,7 @@ def render(run: dict[str, Any]) -> str:
     return (
         "<!doctype html><html lang=\"zh\"><head><meta charset=\"utf-8\">"
         f"<title>rag eval: {escape(str(run.get('set')))}</title><style>{_CSS}</style></head><body>"
-        f"<h1>rag eval — {escape(str(run.get('set')))}</h1>"
+        f"<h1>rag eval — {escape(str(run.get('set')))}</h1>" + _about(run) +
         f"<p>{run.get('n')} questions · mode {escape(str(run.get('mode')))} · {len(failures)} failed. "
         "Retrieval, answer_accuracy, supported and false_refusals average over answerable questions; "
         "refusal_accuracy over unanswerable ones; citation_verbatim over every citation.</p>"
@@ -172,6 +229,7 @@ def render(run: dict[str, Any]) -> str:
         + "<h2>Per type</h2><div class=\"charts\">" + "".join(charts) + "</div>"
         + compare_html
         + _tradeoff(run)
+        + _questions(run)
         + f"<h2>Failed questions ({len(failures)})</h2>"
         + ("".join(_failure(f) for f in failures) or "<p>None.</p>")
         + "</body></html>\n")

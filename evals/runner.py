@@ -364,7 +364,8 @@ def failure_json(o: Outcome) -> dict[str, Any]:
 
 def result_json(o: Outcome) -> dict[str, Any]:
     """One row per question: enough to re-score the answers independently."""
-    return {"id": o.item.id, "type": o.item.type, "answerable": o.item.answerable, "answer": o.answer.answer,
+    return {"id": o.item.id, "type": o.item.type, "question": o.item.question, "answerable": o.item.answerable,
+            "answer": o.answer.answer,
             "refused": o.answer.refused, "correct": o.correct, "supported": o.supported, "hit_rank": o.rank,
             "latency_ms": round(o.latency_ms, 1), "generator": o.answer.generator,
             **({"verified": o.answer.verified, "warnings": list(o.answer.warnings)} if o.answer.verified is not None else {})}

@@ -29,7 +29,7 @@ def dev_run(env, tmp_path_factory):
     out = tmp_path_factory.mktemp("eval-out")
     result = CliRunner().invoke(main, ["eval", "--set", str(DEV), "--json", str(out / "run.json"),
                                        "--report", str(out / "report.html"), "--baseline", str(BASELINE),
-                                       "--compare"], env=env)
+                                       "--modes"], env=env)
     assert (out / "run.json").is_file(), result.output
     return result, json.loads((out / "run.json").read_text(encoding="utf-8")), (out / "report.html").read_text()
 
@@ -146,3 +146,36 @@ def test_sets_of_unseen_articles_pass_their_baselines(set_name, corpus, baseline
                                        "--baseline", str(evals / baseline)], env={"RAG_HOME": str(tmp_path / "h")})
     assert result.exit_code == 0, result.output
     assert "gate passed" in result.output
+
+
+def test_the_run_says_what_it_was_made_with_and_the_report_lists_every_question(dev_run):
+    _, run, html = dev_run
+    about = run["about"]
+    assert about["embed_model"] and len(about["answer_model"]) == 12 and 0 < about["threshold"] < 1
+    assert about["mode"] == "hybrid" and about["k"] == 5 and about["generator"] == "extractive"
+    assert about["commit"] is None or re.fullmatch(r"[0-9a-f]{12}", about["commit"])
+    assert about["answer_model"] in html and 'id="f-type"' in html and 'id="f-outcome"' in html
+    assert html.count('<tr data-type="') == run["n"] == len(run["results"])
+    assert all(r["question"] for r in run["results"])
+
+
+def test_compare_two_runs_shows_the_metrics_and_every_changed_question(dev_run, tmp_path):
+    _, run, _ = dev_run
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(run, ensure_ascii=False), encoding="utf-8")
+    later = json.loads(json.dumps(run))
+    flipped = next(r for r in later["results"] if r["answerable"] and r["correct"])
+    flipped.update(correct=False, refused=True, answer="语料中没有找到相关信息,无法回答这个问题。")
+    later["overall"]["answer_accuracy"] = round(run["overall"]["answer_accuracy"] - 1 / 30, 4)
+    b.write_text(json.dumps(later, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(main, ["eval", "--compare", str(a), str(b)])
+    assert result.exit_code == 0, result.output
+    assert "1 questions changed: 0 better, 1 worse" in result.output
+    assert re.search(rf"worse\s+{re.escape(flipped['id'])}\s+right -> refused \(answerable\)", result.output)
+    assert re.search(r"answer_accuracy\s+[\d.]+\s+[\d.]+\s+-0\.033", result.output)
+    as_json = CliRunner().invoke(main, ["eval", "--compare", str(b), str(a), "--json", "-"])
+    d = json.loads(as_json.stdout)
+    assert [(c["id"], c["change"]) for c in d["changed"]] == [(flipped["id"], "better")]
+    (tmp_path / "bad.json").write_text("{", encoding="utf-8")
+    bad = CliRunner().invoke(main, ["eval", "--compare", str(a), str(tmp_path / "bad.json")])
+    assert bad.exit_code != 0 and "not JSON" in bad.output and "Traceback" not in bad.output
