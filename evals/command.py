@@ -114,6 +114,9 @@ def _near_miss(items, corpus: Path | None, settings, set_path: Path, mode: str, 
 @click.option("--compare", "compare_runs", nargs=2, type=click.Path(path_type=Path, dir_okay=False, exists=False),
               default=None, help="Run nothing: compare two runs' --json files (A B): metrics side by side, every "
                                  "question whose outcome changed. With --json, the comparison as JSON.")
+@click.option("--from-feedback", "from_feedback", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Run nothing: write the readers' 👍/👎 verdicts of RAG_HOME (the chat UI's) as an eval set here, "
+                   "to run with --set.")
 @click.option("--mode", default="hybrid", show_default=True, type=click.Choice(MODES), help="Retrieval mode.")
 @click.option("--k", default=5, show_default=True, type=click.IntRange(1, 50), help="Passages retrieved per answer.")
 @click.option("--near-miss", "near_miss", is_flag=True,
@@ -121,11 +124,14 @@ def _near_miss(items, corpus: Path | None, settings, set_path: Path, mode: str, 
                    "(the --corpus folder, or the bundled corpus): each should now be refused.")
 def eval_command(set_path: Path, corpus: Path | None, json_out: Path | None, report_out: Path | None,
                  baseline: Path | None, write_baseline: Path | None, tolerance: float,
-                 latency_tolerance: float | None, modes: bool, compare_runs: tuple[Path, Path] | None, mode: str, k: int,
-                 near_miss: bool) -> None:
+                 latency_tolerance: float | None, modes: bool, compare_runs: tuple[Path, Path] | None,
+                 from_feedback: Path | None, mode: str, k: int, near_miss: bool) -> None:
     """Run an eval set through the pipeline and print its metrics, overall and per question type."""
     if compare_runs:
         _compare(*compare_runs, json_out)
+        return
+    if from_feedback is not None:
+        _from_feedback(from_feedback)
         return
     from evals.compare import about
     from evals.report import write_report
@@ -214,3 +220,23 @@ def _compare(path_a: Path, path_b: Path, json_out: Path | None) -> None:
         _check_writable("--json", json_out)
         _write_json(d, json_out)
         click.echo(f"wrote {json_out}", err=True)
+
+
+def _from_feedback(out: Path) -> None:
+    """`rag eval --from-feedback OUT.jsonl`: the verdicts readers gave in the chat UI, as eval items."""
+    from rag.feedback import FeedbackLog, eval_items
+    from rag.settings import Settings
+
+    log = FeedbackLog(Settings.from_env().home)
+    entries = log.entries()
+    if not entries:
+        raise RagError(f"no feedback in {log.path} yet; rate answers with 👍/👎 in `rag ui` first")
+    items, left_out = eval_items(entries)
+    if not items:
+        raise RagError(f"{len(entries)} verdicts in {log.path}, none usable: a 👎 needs a correction (or "
+                       "'no answer in the articles') to become an eval item")
+    _check_writable("--from-feedback", out)
+    out.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items), encoding="utf-8")
+    ups = sum(e.get("verdict") == "up" for e in entries)
+    click.echo(f"wrote {out}: {len(items)} eval items from {len(entries)} verdicts ({ups} 👍, {len(entries) - ups} 👎; "
+               f"{left_out} 👎 without a correction left out); run it with `rag eval --set {out}`")

@@ -273,6 +273,39 @@ def test_documents_view_uploads_finds_and_deletes_a_word_file(indexed_server, pa
     expect(page.locator("#rag-docs")).not_to_contain_text(MARKET.title, timeout=30_000)
 
 
+def test_a_thumbs_down_with_a_correction_is_kept_and_becomes_an_eval_item(indexed_server, page, rag_env, tmp_path):
+    from click.testing import CliRunner
+    from playwright.sync_api import expect
+
+    from evals.runner import load_set
+    from rag.cli import main
+    from rag.feedback import FeedbackLog
+
+    page.goto(indexed_server, timeout=60_000)
+    page.locator("#rag-input textarea").wait_for(timeout=60_000)
+    _ask(page, "二七区新增多少学位?", 1)
+    _ask(page, "有多少所学校投入使用?", 2)
+    expect(page.locator(NEWEST_BOT)).to_contain_text("14所")
+    page.get_by_role("button", name=re.compile("^like$", re.I)).first.click()  # 👍 on the first answer
+    expect(page.locator("#rag-feedback-status")).to_contain_text("答案正确")
+    page.get_by_role("button", name=re.compile("^dislike$", re.I)).last.click()  # 👎 on the follow-up
+    box = page.locator("#rag-correction-text textarea")
+    expect(box).to_be_visible()
+    box.fill("庆泰路小学等14所")
+    page.locator("#rag-correction-save").click()
+    expect(page.locator("#rag-feedback-status")).to_contain_text("已记下更正")
+    expect(box).to_be_hidden()
+    entries = FeedbackLog(rag_env).entries()
+    assert [(e["question"], e["verdict"]) for e in entries] == [("二七区新增多少学位?", "up"), ("有多少所学校投入使用?", "down")]
+    assert entries[1]["correction"] == "庆泰路小学等14所" and entries[1]["history"] == ["二七区新增多少学位?"]
+    out = tmp_path / "feedback-set.jsonl"
+    result = CliRunner().invoke(main, ["eval", "--from-feedback", str(out)], env={"RAG_HOME": str(rag_env)})
+    assert result.exit_code == 0, result.output
+    approved, corrected = load_set(out)
+    assert approved.history == () and ("1.04万",) in approved.must  # each figure the approved answer states
+    assert corrected.history == ("二七区新增多少学位?",) and corrected.must == (("庆泰路小学等14所",),)
+
+
 def test_with_auth_every_route_asks_for_it(tmp_path, rag_env, corpus_index):
     """`rag ui --auth`: the upload route and the API are refused without the login, as the page is."""
     import httpx

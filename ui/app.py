@@ -15,6 +15,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from rag.errors import RagError
+from rag.feedback import MAX_CORRECTION_CHARS, FeedbackLog
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import Settings
 from ui.chat import (
@@ -28,6 +29,7 @@ from ui.chat import (
     message_text,
     respond,
     sources_panel,
+    user_turns,
 )
 from ui.documents import (
     DOCUMENT_HEADERS,
@@ -130,6 +132,7 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
     """
     lock = threading.Lock()  # one upload at a time; questions read the index as it was meanwhile
     upload_dir = pipeline.upload_dir
+    feedback = FeedbackLog(pipeline.settings.home)
 
     def loaded() -> str | None:
         """None once the index is open, else why not (after waiting for it)."""
@@ -140,17 +143,47 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
             return str(exc)
         return None
 
-    def chat(message: str, history: list, sections: list[str], district: str, body: str, k: float):
+    def chat(message: str, history: list, sections: list[str], rated: list, district: str, body: str, k: float):
         question = (message or "").strip()
         if not question:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
             return
+        earlier = user_turns(history)
         history = [*(history or []), {"role": "user", "content": question}]
-        for text, sources in respond(question, history[:-1], district, body, k, pipeline, loader=loader):
+        answered: list = []
+        for text, sources in respond(question, history[:-1], district, body, k, pipeline, loader=loader,
+                                     answered=answered):
             shown = [*history, {"role": "assistant", "content": text}]
             if sources:
                 sections = [*sections, sources]
-            yield "", shown, sections, sources_panel(sections) if sources else gr.skip()
+            yield "", shown, sections, sources_panel(sections) if sources else gr.skip(), gr.skip()
+        # what a 👍/👎 on this answer refers to: the answer as `rag ask --json` gives it, and the questions before it
+        answer = answered[-1] if answered else None
+        yield (gr.skip(), gr.skip(), gr.skip(), gr.skip(),
+               [*rated, {"answer": answer.to_json() if answer is not None else None, "history": earlier}])
+
+    def rate(rated: list, like: gr.LikeData):
+        """A 👍/👎 on an answer: kept in RAG_HOME/feedback.jsonl; a 👎 opens the correction box."""
+        turn = like.index if isinstance(like.index, int) else like.index[0]
+        entry = rated[(turn - 1) // 2] if turn % 2 == 1 and 0 <= (turn - 1) // 2 < len(rated) else None
+        if entry is None or entry["answer"] is None:
+            return None, gr.update(visible=False), "这条消息不是答案,无法评价。", "", False
+        fid = feedback.add(entry["answer"], entry["history"], like.liked is True)
+        if like.liked is True:
+            return fid, gr.update(visible=False), "已记下:答案正确 👍", "", False
+        return fid, gr.update(visible=True), "已记下 👎。愿意的话,写下正确答案(或勾选「文章里没有答案」)。", "", False
+
+    def save_correction(fid: str | None, correction: str, no_answer: bool):
+        if not fid:
+            return gr.update(visible=False), "先在答案上点 👎,再写更正。", gr.skip()
+        text = (correction or "").strip()
+        if not text and not no_answer:
+            return gr.update(visible=True), "请写出正确答案,或勾选「文章里没有答案」。", gr.skip()
+        try:
+            feedback.correct(fid, text, no_answer)
+        except ValueError as exc:
+            return gr.update(visible=True), str(exc), gr.skip()
+        return gr.update(visible=False), "已记下更正,谢谢。`rag eval --from-feedback` 会把它变成评测题。", ""
 
     def ask(question: str, history: list[str] | None = None) -> dict:
         """One question (and the conversation's earlier questions) -> the answer and its citations, as `rag ask --json`."""
@@ -216,6 +249,14 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
                         send = gr.Button("发送", variant="primary", scale=1, min_width=80)
                     with gr.Row():
                         clear = gr.Button("清空对话", size="sm", elem_id="rag-clear")
+                    rated = gr.State([])
+                    rated_id = gr.State(None)
+                    with gr.Group(visible=False, elem_id="rag-correction") as correction_box:
+                        correction = gr.Textbox(label="👎 正确的答案是?(可选,写给评测集)", max_lines=3,
+                                                max_length=MAX_CORRECTION_CHARS, elem_id="rag-correction-text")
+                        no_answer = gr.Checkbox(False, label="文章里没有答案(应当拒答)", elem_id="rag-no-answer")
+                        save_fix = gr.Button("保存更正", size="sm", elem_id="rag-correction-save")
+                    feedback_status = gr.Markdown(elem_id="rag-feedback-status")
                 with gr.Column(scale=2):
                     with gr.Accordion("筛选", open=True):
                         district = gr.Dropdown([ALL], value=ALL, label="区", elem_id="rag-district")
@@ -248,13 +289,16 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
             reload_eval = gr.Button("重新读取", size="sm")
 
         # A question sent while an answer is still streaming waits for it instead of being dropped.
-        chat_io = {"fn": chat, "inputs": [msg, chatbot, sections, district, body, k],
-                   "outputs": [msg, chatbot, sections, panel], "trigger_mode": "always_last"}
+        chat_io = {"fn": chat, "inputs": [msg, chatbot, sections, rated, district, body, k],
+                   "outputs": [msg, chatbot, sections, panel, rated], "trigger_mode": "always_last"}
         msg.submit(**chat_io)
         send.click(**chat_io)
         chatbot.example_select(pick_example, None, msg).then(**chat_io)
-        clear.click(lambda: ("", [], [], SOURCES_PLACEHOLDER), None, [msg, chatbot, sections, panel], queue=False)
-        chatbot.clear(lambda: ([], SOURCES_PLACEHOLDER), None, [sections, panel], queue=False)
+        clear.click(lambda: ("", [], [], SOURCES_PLACEHOLDER, []), None, [msg, chatbot, sections, panel, rated],
+                    queue=False)
+        chatbot.clear(lambda: ([], SOURCES_PLACEHOLDER, []), None, [sections, panel, rated], queue=False)
+        chatbot.like(rate, rated, [rated_id, correction_box, feedback_status, correction, no_answer])
+        save_fix.click(save_correction, [rated_id, correction, no_answer], [correction_box, feedback_status, correction])
         index_outputs = [summary, docs, district, chosen]
         add.click(upload, [files, replace, doc_query], [status, *index_outputs, files])
         delete_btn.click(delete, [chosen, doc_query], [status, *index_outputs])

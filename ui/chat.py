@@ -141,8 +141,12 @@ class Loader:
 
 
 def respond(message: str, history: Sequence[Any], district: str | None, body: str | None, k: float,
-            pipeline: Pipeline, *, loader: Loader | None = None) -> Iterator[tuple[str, str]]:
-    """Answer one chat message: yields (message text, sources HTML) as the answer streams in, sources last."""
+            pipeline: Pipeline, *, loader: Loader | None = None,
+            answered: list | None = None) -> Iterator[tuple[str, str]]:
+    """Answer one chat message: yields (message text, sources HTML) as the answer streams in, sources last.
+    `answered`, when given, gets the Answer appended (None for a question that got an error instead)."""
+    if answered is not None:
+        answered.append(None)
     question = (message or "").strip()
     if not question:
         yield _error_message("问题是空的;请输入一个问题,例如:二七区新增多少学位?"), ""
@@ -168,6 +172,8 @@ def respond(message: str, history: Sequence[Any], district: str | None, body: st
         for end in range(step, len(shown), step):
             yield md_escape(shown[:end]) + " ▍", ""
             time.sleep(STREAM_DELAY_S)
+    if answered is not None:
+        answered[-1] = answer
     yield format_answer(answer, turn), render_sources(answer, turn)
 
 
