@@ -1,5 +1,6 @@
 """End to end: `rag ui` on a free port, driven through Debian's Chromium: a question, its source, a follow-up."""
 
+import contextlib
 import os
 import re
 import shutil
@@ -37,6 +38,12 @@ def indexed_server(tmp_path: Path, rag_env: Path, corpus_index):
 
 
 def _serve(tmp_path: Path, rag_env: Path):
+    with _served(tmp_path, rag_env) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _served(tmp_path: Path, rag_env: Path):
     port = free_port()
     with serving([sys.executable, "-m", "rag", "ui", "--port", str(port)], port, tmp_path / "server.log",
                  SERVER_START_S, env={**os.environ, "RAG_HOME": str(rag_env)}, what="`rag ui`"):
@@ -304,6 +311,36 @@ def test_a_thumbs_down_with_a_correction_is_kept_and_becomes_an_eval_item(indexe
     approved, corrected = load_set(out)
     assert approved.history == () and ("1.04万",) in approved.must  # each figure the approved answer states
     assert corrected.history == ("二七区新增多少学位?",) and corrected.must == (("庆泰路小学等14所",),)
+
+
+def test_a_corpus_that_is_not_the_sample_gets_its_own_filters_and_examples(tmp_path, rag_env, page):
+    """Only the user's articles (a county's flood and market news): no 人大/政协 control, no sample question; the
+    examples are questions about these articles, and one answers with its figure."""
+    from documents import FLOOD, MARKET
+    from playwright.sync_api import expect
+
+    from rag.pipeline import Pipeline
+    from rag.settings import Settings
+
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for name, article in (("flood.txt", FLOOD), ("market.txt", MARKET)):
+        (folder / name).write_text(article.title + "\n\n" + "\n\n".join(article.paragraphs), encoding="utf-8")
+    Pipeline.from_settings(Settings.from_env()).ingest([folder])
+    with _served(tmp_path, rag_env) as url:
+        page.goto(url, timeout=60_000)
+        page.locator("#rag-input textarea").wait_for(timeout=60_000)
+        chat = page.locator("#rag-chat")
+        expect(chat.get_by_text("多少").first).to_be_visible(timeout=60_000)
+        examples = [t for t in chat.get_by_text("多少").all_inner_texts() if t.strip()]
+        assert examples and all("二七区" not in e and "政协" not in e for e in examples), examples
+        assert any(w in "".join(examples) for w in ("摊位", "群众", "水库", "样品")), examples
+        expect(page.locator("#rag-body")).to_be_hidden()  # no 人大/政协 in these articles: no such filter
+        assert "政协" not in page.locator("body").inner_text()
+        chat.get_by_text("多少").first.click()
+        page.locator('#rag-sources .rag-turn[data-turn="1"]').wait_for(state="attached", timeout=ANSWER_MS)
+        expect(page.locator(NEWEST_BOT)).to_contain_text(re.compile(r"\d"))
+        expect(page.locator(NEWEST_BOT).locator(".rag-refused")).to_have_count(0)
 
 
 def test_with_auth_every_route_asks_for_it(tmp_path, rag_env, corpus_index):

@@ -15,14 +15,13 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from rag.errors import RagError
+from rag.examples import example_questions
 from rag.feedback import MAX_CORRECTION_CHARS, FeedbackLog
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import Settings
 from ui.chat import (
     ALL,
-    BODIES,
     DEFAULT_K,
-    EXAMPLES,
     SOURCES_PLACEHOLDER,
     Loader,
     md_escape,
@@ -204,12 +203,30 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
     def refresh_index(query: str = ""):
         problem = loaded()
         if problem:
-            return f"索引无法打开: {md_escape(problem)}", [], gr.update(choices=[ALL]), gr.update(choices=[], value=[])
+            return (f"索引无法打开: {md_escape(problem)}", [], gr.update(choices=[ALL]), gr.update(choices=[], value=[]),
+                    gr.update(choices=[ALL]))
         docs = newest_first(pipeline)
         rows = documents_table(docs, query or "")
         districts = pipeline.districts()
-        return (index_summary(rows, query or ""), rows, gr.update(choices=[ALL, *districts]),
-                gr.update(choices=document_choices(docs), value=[]))
+        bodies = sorted({b for d in docs for b in d.body.split("、") if b})
+        return (index_summary(rows, query or ""), rows, gr.update(choices=[ALL, *districts], visible=bool(districts)),
+                gr.update(choices=document_choices(docs), value=[]),
+                gr.update(choices=[ALL, *bodies], visible=bool(bodies)))
+
+    examples_cache: dict = {}
+    examples_lock = threading.Lock()
+
+    def refresh_examples():
+        """Example questions from the indexed articles (rag.examples), worked out again when the index changed."""
+        if loaded():
+            return gr.skip()
+        docs = pipeline.documents()
+        key = (len(docs), max((d.ingested for d in docs), default=""), sum(d.chunks for d in docs))
+        with examples_lock:
+            if examples_cache.get("key") != key:
+                examples_cache.update(key=key, value=example_questions(pipeline))
+            found = examples_cache["value"]
+        return gr.update(examples=[{"text": q} for q in found] or None)
 
     def upload(files: list[str] | None, replace: bool, query: str,
                progress=gr.Progress()):  # noqa: B008 - Gradio injects progress this way
@@ -240,8 +257,8 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
                 with gr.Column(scale=3):
                     chatbot = gr.Chatbot(
                         label="对话", elem_id="rag-chat", height=520,
-                        examples=[{"text": q} for q in EXAMPLES],
-                        placeholder="问一个关于新闻稿的问题,或点一个示例。追问会沿用上文,例如先问“二七区新增多少学位?”,再问“有多少所学校投入使用?”",
+                        placeholder="问一个关于已索引文章的问题,或点一个示例(示例取自你的文章)。追问会沿用上文,"
+                                    "例如先问某地某项数字,再问“那去年呢?”",
                     )
                     with gr.Row():
                         msg = gr.Textbox(placeholder="输入问题,回车发送", show_label=False, scale=5,
@@ -259,8 +276,9 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
                     feedback_status = gr.Markdown(elem_id="rag-feedback-status")
                 with gr.Column(scale=2):
                     with gr.Accordion("筛选", open=True):
-                        district = gr.Dropdown([ALL], value=ALL, label="区", elem_id="rag-district")
-                        body = gr.Radio(list(BODIES), value=ALL, label="机构", elem_id="rag-body")
+                        # facets read from the indexed articles (none shown where the articles have no such values)
+                        district = gr.Dropdown([ALL], value=ALL, label="地点", elem_id="rag-district", visible=False)
+                        body = gr.Radio([ALL], value=ALL, label="机构", elem_id="rag-body", visible=False)
                         k = gr.Slider(1, 10, value=DEFAULT_K, step=1, label="来源数", elem_id="rag-k")
                     gr.Markdown("### 来源")
                     panel = gr.HTML(SOURCES_PLACEHOLDER, elem_id="rag-sources", js_on_load=SOURCES_JS)
@@ -299,13 +317,15 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
         chatbot.clear(lambda: ([], SOURCES_PLACEHOLDER, []), None, [sections, panel, rated], queue=False)
         chatbot.like(rate, rated, [rated_id, correction_box, feedback_status, correction, no_answer])
         save_fix.click(save_correction, [rated_id, correction, no_answer], [correction_box, feedback_status, correction])
-        index_outputs = [summary, docs, district, chosen]
-        add.click(upload, [files, replace, doc_query], [status, *index_outputs, files])
-        delete_btn.click(delete, [chosen, doc_query], [status, *index_outputs])
+        index_outputs = [summary, docs, district, chosen, body]
+        add.click(upload, [files, replace, doc_query], [status, *index_outputs, files]).then(
+            refresh_examples, None, chatbot)
+        delete_btn.click(delete, [chosen, doc_query], [status, *index_outputs]).then(refresh_examples, None, chatbot)
         refresh.click(refresh_index, doc_query, index_outputs)
         doc_query.change(refresh_index, doc_query, index_outputs, trigger_mode="always_last")
         reload_eval.click(eval_view, None, [eval_md, eval_charts])
-        demo.load(refresh_index, None, index_outputs).then(eval_view, None, [eval_md, eval_charts])
+        demo.load(refresh_index, None, index_outputs).then(refresh_examples, None, chatbot).then(
+            eval_view, None, [eval_md, eval_charts])
         gr.api(ask, api_name="ask")  # Client(url).predict("问题", api_name="/ask") -> {"answer", "citations", ...}
     return demo
 

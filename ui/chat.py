@@ -18,15 +18,7 @@ from rag.types import Answer, Citation
 from vectorstore.errors import first_line
 
 ALL = "全部"
-BODIES = (ALL, "人大", "政协")
 DEFAULT_K = 5
-EXAMPLES = (
-    "二七区新增多少学位?",
-    "惠济区2020年全区优良天数有多少天?",
-    "中原区人大常委会主任是谁?",
-    "2021年郑州国际货运班列开行了多少班?",
-    "郑州市政协与哪些城市的政协达成了跨区域协商共识?",
-)
 # The pipeline answers in one piece; a few steps make it read as it arrives without slowing it down noticeably.
 STREAM_STEPS = 8
 STREAM_DELAY_S = 0.03
