@@ -45,7 +45,7 @@ from ui.documents import (
     remove_documents,
 )
 from ui.evalview import eval_view
-from ui.net import check_port, is_loopback, server_name
+from ui.net import check_port, in_flight, is_loopback, server_name
 from ui.upload_gate import UploadGate
 
 CSS = """
@@ -377,7 +377,8 @@ def launch(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
               file=sys.stderr)
     demo = build_demo(pipeline, loader)
     try:
-        demo.queue().launch(
+        # questions of different sessions overlap in the pipeline as they do in `rag serve` (ui.net.in_flight)
+        demo.queue(default_concurrency_limit=in_flight()).launch(
             server_name=server_name(host), server_port=port, auth=auth, share=False, prevent_thread_lock=False,
             footer_links=["gradio", "settings"], ssr_mode=False, mcp_server=False,
             max_file_size=MAX_UPLOAD_BYTES, theme=_theme(), css=CSS,

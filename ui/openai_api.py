@@ -24,7 +24,7 @@ from rag.errors import RagError
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.settings import Settings
 from rag.types import Answer
-from ui.net import check_port, server_name
+from ui.net import check_port, in_flight, server_name
 from vectorstore.errors import first_line
 
 MODEL_ID = "rag-zh-news"
@@ -200,7 +200,7 @@ def build_app(pipeline: Pipeline, api_key: str | None = None) -> FastAPI:
     # Browser-based chat clients call the endpoint from their own origin; no cookies are involved.
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"])
     created = int(time.time())
-    lock = threading.Lock()  # one question at a time through the pipeline (each takes tens of milliseconds)
+    lock = threading.BoundedSemaphore(in_flight())  # questions through the pipeline at once
     model = {"id": MODEL_ID, "object": "model", "created": created, "owned_by": OWNER}
     tokens = TokenCount(pipeline)
 
