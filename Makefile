@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 PORT   ?= 7860
 
-.PHONY: setup model run test test-fast browser lint eval fit bench bench-scale bench-formats clean
+.PHONY: setup model run test test-fast browser lint eval fit bench bench-scale bench-formats bench-serve clean
 
 setup: $(STAMP)
 
@@ -62,6 +62,10 @@ SIZES ?= 1000,10000,100000
 # Reading and ingesting each document format, OCR speed and accuracy (bench/formats.json).
 bench-formats: model
 	$(PY) bench/formats.py
+
+# `rag serve` under 1, 10 and 100 concurrent clients (bench/serve.json; about a minute).
+bench-serve: model
+	$(PY) bench/serve.py
 
 bench-scale: model
 	$(PY) bench/scale.py --sizes $(SIZES)
