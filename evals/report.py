@@ -24,15 +24,8 @@ th:first-child,td:first-child{text-align:left}th{background:#f5f5f5}
 ul{margin:.2rem 0}
 #questions td{text-align:left;vertical-align:top}#questions td.o-right,#questions td.o-refused_right{color:#080}
 #questions td.o-wrong,#questions td.o-answered_unanswerable{color:#a00}#questions td.o-refused{color:#b60}
-.filters select{margin-right:1rem}
-"""
-
-# Filters of the per-question table: rows carry data-type and data-outcome; no library, no network.
-_FILTER_JS = """
-function ragFilter(){var t=document.getElementById('f-type').value,o=document.getElementById('f-outcome').value,n=0;
-document.querySelectorAll('#questions tbody tr').forEach(function(r){var show=(!t||r.dataset.type===t)&&
-(!o||r.dataset.outcome===o);r.style.display=show?'':'none';if(show)n++;});
-document.getElementById('f-count').textContent=n;}
+.qfilter input{display:none}.qfilter label{border:1px solid #bbb;border-radius:3px;padding:0 .4rem;margin:0 .2rem;
+ cursor:pointer;font-size:.85rem}
 """
 
 
@@ -176,7 +169,8 @@ def _about(run: dict[str, Any]) -> str:
 
 
 def _questions(run: dict[str, Any]) -> str:
-    """Every question of the run, filterable by type and outcome (right / wrong / refused …)."""
+    """Every question of the run, filterable by type and by outcome (right / wrong / refused …): radio buttons and
+    CSS sibling rules, no script (the page stays a document)."""
     from evals.compare import OUTCOME_NAMES, outcome
 
     results = [r for r in run.get("results", []) if isinstance(r, dict)]
@@ -184,26 +178,31 @@ def _questions(run: dict[str, Any]) -> str:
         return ""
     types = sorted({str(r.get("type", "")) for r in results})
     seen = [o for o in OUTCOME_NAMES if any(outcome(r) == o for r in results)]
-    options = lambda values, names: "".join(  # noqa: E731
-        f'<option value="{escape(v, quote=True)}">{escape(names.get(v, v))}</option>' for v in values)
     failed = {str(f.get("id")) for f in run.get("failures", [])}
     rows = []
     for r in results:
         o = outcome(r)
         qid = escape(str(r.get("id")))
         cell = f'<a href="#{escape(str(r.get("id")), quote=True)}">{qid}</a>' if str(r.get("id")) in failed else qid
-        rows.append(f'<tr data-type="{escape(str(r.get("type", "")), quote=True)}" data-outcome="{o}">'
-                    f"<td>{cell}</td>"
+        rows.append(f'<tr data-t="{types.index(str(r.get("type", "")))}" data-o="{o}"><td>{cell}</td>'
                     f'<td>{escape(str(r.get("type", "")))}</td><td class="o-{o}">{escape(OUTCOME_NAMES[o])}</td>'
                     f'<td>{escape(str(r.get("question", "")))}</td><td>{escape(str(r.get("answer", "")))}</td>'
                     f'<td>{r.get("latency_ms", "")}</td></tr>')
-    return (f"<h2>Every question (<span id=\"f-count\">{len(results)}</span> shown)</h2>"
-            '<p class="filters">type <select id="f-type" onchange="ragFilter()"><option value="">all</option>'
-            + options(types, {}) + '</select> outcome <select id="f-outcome" onchange="ragFilter()">'
-            '<option value="">all</option>' + options(seen, OUTCOME_NAMES) + "</select></p>"
+
+    # the radio inputs are siblings of the table (so `:checked ~ table` can hide rows); their labels are the buttons
+    options = [("ft", "all", "all"), *(("ft", str(i), t) for i, t in enumerate(types)),
+               ("fo", "all", "all"), *(("fo", o, OUTCOME_NAMES[o]) for o in seen)]
+    inputs = "".join(f'<input type="radio" name="{g}" id="{g}-{k}"{" checked" if k == "all" else ""}>'
+                     for g, k, _ in options)
+    labels = {g: "".join(f'<label for="{g}-{k}">{escape(label)}</label>' for gg, k, label in options if gg == g)
+              for g in ("ft", "fo")}
+    rules = "".join(f'#ft-{i}:checked~table tbody tr:not([data-t="{i}"]){{display:none}}' for i in range(len(types)))
+    rules += "".join(f'#fo-{o}:checked~table tbody tr:not([data-o="{o}"]){{display:none}}' for o in seen)
+    rules += "".join(f'#{g}-{k}:checked~p label[for="{g}-{k}"]{{background:#333;color:#fff}}' for g, k, _ in options)
+    return (f"<h2>Every question ({len(results)})</h2><style>{rules}</style><div class=\"qfilter\">{inputs}"
+            f"<p>type {labels['ft']}</p><p>outcome {labels['fo']}</p>"
             '<table id="questions"><thead><tr><th>id</th><th>type</th><th>outcome</th><th>question</th>'
-            "<th>answer</th><th>ms</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            f"<script>{_FILTER_JS}</script>")
+            "<th>answer</th><th>ms</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
 
 
 def render(run: dict[str, Any]) -> str:

@@ -154,8 +154,8 @@ def test_the_run_says_what_it_was_made_with_and_the_report_lists_every_question(
     assert about["embed_model"] and len(about["answer_model"]) == 12 and 0 < about["threshold"] < 1
     assert about["mode"] == "hybrid" and about["k"] == 5 and about["generator"] == "extractive"
     assert about["commit"] is None or re.fullmatch(r"[0-9a-f]{12}", about["commit"])
-    assert about["answer_model"] in html and 'id="f-type"' in html and 'id="f-outcome"' in html
-    assert html.count('<tr data-type="') == run["n"] == len(run["results"])
+    assert about["answer_model"] in html and 'id="ft-all"' in html and 'id="fo-right"' in html
+    assert html.count('<tr data-t="') == run["n"] == len(run["results"])
     assert all(r["question"] for r in run["results"])
 
 

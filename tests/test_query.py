@@ -336,7 +336,9 @@ def test_a_figure_in_the_units_of_the_measure_asked_beats_a_nearer_count():
     first = _chunk("青石湖湿地公园今年新种植乔木3200株。")
     second = _chunk("公园分为三个片区,总面积约56公顷。", paragraph=3)
     intent = understand("青石湖湿地公园的面积有多大?")
-    best = candidates(intent, [first, second], {"青石湖": 4.0, "湿地公园": 4.0, "面积": 3.0})[0]
+    # as the answerer calls it: with the article the two paragraphs belong to (the second names the park only there)
+    article = {"a.txt": f"{first.text}\n{second.text}"}
+    best = candidates(intent, [first, second], {"青石湖": 4.0, "湿地公园": 4.0, "面积": 3.0}, articles=article)[0]
     assert best.value is not None and best.value.text == "56" and best.value.unit.startswith("公顷")
 
 
