@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from vectorstore.embedding import Embedder
 from vectorstore.errors import ModelError, StoreError
 from vectorstore.keyword import tokenize, use_lexicon_cache
 from vectorstore.reading import missing, read_source
+from vectorstore.script import is_traditional, traditional
 from vectorstore.store import DocumentInfo, Index, IngestReport
 from vectorstore.types import Hit
 
@@ -163,6 +165,9 @@ class Pipeline:
                                                  "mode": mode, "district": district, "body": body}):
                     if isinstance(answer, str):
                         yield answer
+        if answer.refused and is_traditional(question):
+            # the refusal is the project's own words: in the script the reader writes (quotes stay as printed)
+            answer = replace(answer, answer=traditional(answer.answer))
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         yield answer
 

@@ -187,3 +187,11 @@ def test_a_figure_of_a_thing_no_paragraph_mentions_is_never_decided():
 def test_a_traditional_dateline_is_dropped_from_the_answer_and_kept_in_the_quote():
     best = candidates(understand("新館哪天開放?"), [_hit("本報訊(記者 趙明遠)12月1日,市圖書館新館正式對外開放。", 0.9)], {})[0]
     assert best.text.startswith("12月1日") and best.sentence.startswith("本報訊")
+
+
+def test_a_refusal_is_written_in_the_script_the_question_is():
+    from vectorstore.script import is_traditional, traditional
+
+    assert is_traditional("公園裡有幾家餐廳?") and not is_traditional("公园里有几家餐厅?")
+    assert not is_traditional("二七区新增多少学位?")
+    assert traditional("语料中没有找到相关信息,无法回答这个问题。") == "語料中沒有找到相關信息,無法回答這個問題。"

@@ -26,3 +26,22 @@ def _table() -> dict[int, str]:
 def simplified(text: str) -> str:
     """The text with Traditional characters as their Simplified forms; the same length, offset for offset."""
     return text.translate(_table()) if text else text
+
+
+def is_traditional(text: str) -> bool:
+    """The text has a character written only in the Traditional script (so a reply to it should be too)."""
+    return simplified(text) != text
+
+
+@functools.lru_cache(maxsize=64)
+def traditional(text: str) -> str:
+    """The project's own Simplified messages (a refusal) in the Traditional script, for a reader who writes it
+    (OpenCC's s2t, loaded only then)."""
+    return _s2t().convert(text) if text else text
+
+
+@functools.lru_cache(maxsize=1)
+def _s2t():
+    import opencc
+
+    return opencc.OpenCC("s2t")
