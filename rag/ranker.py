@@ -28,7 +28,8 @@ MODEL_PATH = Path(__file__).resolve().parent / "answer_model.json"
 
 @dataclass(frozen=True)
 class Linear:
-    """A logistic regression over named features, standardised as fitted."""
+    """A linear model over named features, standardised as fitted (a logistic regression, or the ranker's
+    conditional logit, whose bias is 0)."""
 
     features: tuple[str, ...]
     mean: tuple[float, ...]

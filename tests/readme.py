@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 # Each heading of the README with a Python snippet, and the test that runs it.
 RUN_BY = {
     "### LangChain": "tests/test_langchain.py::test_the_readme_snippet_plugs_the_retriever_into_a_chain",
-    "### Gradio API": "tests/test_ui_browser.py::test_the_readme_gradio_snippet_runs_as_written",
+    "### Gradio API": "tests/test_ui_browser.py::test_the_ask_api_answers_gradio_client_with_citations",
     "### OpenAI-compatible endpoint": "tests/test_openai_api.py::test_the_readme_openai_snippet_runs_as_written",
 }
 

@@ -76,7 +76,7 @@ def _ask(page, question: str, turn: int) -> float:
     return time.monotonic() - started
 
 
-def test_the_ask_api_answers_gradio_client_with_citations(server):
+def test_the_ask_api_answers_gradio_client_with_citations(server, capsys):
     """`rag ui` serves its page before the index is open; /ask waits for it and answers as `rag ask --json`."""
     from gradio_client import Client
 
@@ -92,11 +92,9 @@ def test_the_ask_api_answers_gradio_client_with_citations(server):
     event = _call(server, "ask", '{"data": ["\\ud800二七区新增多少学位?", null]}')
     assert event.startswith("event: error") and "not valid text" in event, event
     assert "1.04万" in client.predict("二七区新增多少学位?", api_name="/ask")["answer"]
-
-
-def test_the_readme_gradio_snippet_runs_as_written(indexed_server, capsys):
-    code = snippet("### Gradio API").replace('"http://127.0.0.1:7860/"', repr(indexed_server))
-    exec(code, {})  # noqa: S102 - the README's own code, against this test's server
+    # the README's Gradio snippet, as written, against this server
+    capsys.readouterr()
+    exec(snippet("### Gradio API").replace('"http://127.0.0.1:7860/"', repr(server)), {})  # noqa: S102
     printed = capsys.readouterr().out
     assert "新增优质学位1.04万个" in printed and "14所" in printed
 
@@ -171,7 +169,7 @@ def test_a_question_is_answered_while_an_upload_is_being_indexed(indexed_server,
     assert "县域新闻汇编.txt" in {c["source"] for c in after["citations"]}
 
 
-def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_path):
+def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_path, rag_env):
     from playwright.sync_api import expect
 
     started = time.monotonic()
@@ -220,6 +218,9 @@ def test_question_source_card_and_follow_up_in_a_real_browser(server, page, tmp_
     # A refusal is shown as one, with its badge.
     _ask(page, "金水区2020年新增了多少学位?", 3)
     expect(page.locator(NEWEST_BOT).locator(".rag-refused")).to_have_text("未找到")
+
+    # Feedback on the first two answers, kept and turned into eval items.
+    _rate_the_first_two_answers(page, rag_env, tmp_path)
 
     page.locator("#rag-clear").click()
     expect(page.locator('[data-testid="bot"]')).to_have_count(0)
@@ -280,7 +281,9 @@ def test_documents_view_uploads_finds_and_deletes_a_word_file(indexed_server, pa
     expect(page.locator("#rag-docs")).not_to_contain_text(MARKET.title, timeout=30_000)
 
 
-def test_a_thumbs_down_with_a_correction_is_kept_and_becomes_an_eval_item(indexed_server, page, rag_env, tmp_path):
+def _rate_the_first_two_answers(page, rag_env: Path, tmp_path: Path) -> None:
+    """👍 on the first answer (二七区's places), 👎 with a correction on the follow-up; both kept, and
+    `rag eval --from-feedback` makes them eval items."""
     from click.testing import CliRunner
     from playwright.sync_api import expect
 
@@ -288,14 +291,9 @@ def test_a_thumbs_down_with_a_correction_is_kept_and_becomes_an_eval_item(indexe
     from rag.cli import main
     from rag.feedback import FeedbackLog
 
-    page.goto(indexed_server, timeout=60_000)
-    page.locator("#rag-input textarea").wait_for(timeout=60_000)
-    _ask(page, "二七区新增多少学位?", 1)
-    _ask(page, "有多少所学校投入使用?", 2)
-    expect(page.locator(NEWEST_BOT)).to_contain_text("14所")
-    page.get_by_role("button", name=re.compile("^like$", re.I)).first.click()  # 👍 on the first answer
+    page.get_by_role("button", name=re.compile("^like$", re.I)).nth(0).click()
     expect(page.locator("#rag-feedback-status")).to_contain_text("答案正确")
-    page.get_by_role("button", name=re.compile("^dislike$", re.I)).last.click()  # 👎 on the follow-up
+    page.get_by_role("button", name=re.compile("^dislike$", re.I)).nth(1).click()
     box = page.locator("#rag-correction-text textarea")
     expect(box).to_be_visible()
     box.fill("庆泰路小学等14所")
