@@ -13,8 +13,7 @@ from typing import Any
 from rag.errors import RagError
 
 ROOT = Path(__file__).resolve().parent.parent
-OUTCOMES = ("right", "wrong", "refused", "refused_right", "answered_unanswerable")
-# How an outcome reads in the report and the diff.
+# The outcomes of a question (`outcome`), and how each reads in the report and the diff.
 OUTCOME_NAMES = {"right": "right", "wrong": "wrong", "refused": "refused (answerable)",
                  "refused_right": "refused (unanswerable)", "answered_unanswerable": "answered (unanswerable)"}
 
@@ -46,7 +45,7 @@ def about(settings, *, mode: str, k: int, corpus: str | None) -> dict[str, Any]:
 
 
 def outcome(result: dict[str, Any]) -> str:
-    """One of OUTCOMES for a row of a run's `results`."""
+    """One of OUTCOME_NAMES' keys for a row of a run's `results`."""
     if result.get("answerable", True):
         return "right" if result.get("correct") else ("refused" if result.get("refused") else "wrong")
     return "refused_right" if result.get("refused") else "answered_unanswerable"

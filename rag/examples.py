@@ -1,5 +1,6 @@
 """Example questions drawn from the user's own documents, for the chat UI: a figure a paragraph states, asked back
-("…新增优质学位1.04万个" -> "某区新增优质学位多少个?"), kept only when the pipeline answers it with that figure.
+("…新增优质学位1.04万个" -> "某区新增优质学位多少个?"), kept only when the extractive answerer answers it with that
+figure.
 
 Nothing here knows a corpus: the questions come from whatever is indexed, newest documents first, and change
 when the index does.
@@ -8,7 +9,7 @@ when the index does.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rag.errors import RagError
 from vectorstore.sentences import sentences
@@ -53,15 +54,17 @@ def candidates(text: str, place: str = "") -> Iterable[tuple[str, str]]:
             yield question, figure
 
 
-def example_questions(pipeline, limit: int = EXAMPLES) -> list[str]:
+def example_questions(pipeline, limit: int = EXAMPLES, documents: Sequence | None = None) -> list[str]:
     """Up to `limit` questions about the newest documents that the extractive answerer answers with the figure they
-    ask for (checked without a chat model, in LLM mode too: examples cost no model calls)."""
+    ask for (checked without a chat model, in LLM mode too: examples cost no model calls). `documents`: the
+    pipeline's documents when the caller has just listed them."""
     from rag.chain import Chain
 
     try:
-        docs = sorted(pipeline.documents(), key=lambda d: d.ingested or "", reverse=True)[:DOCUMENTS_READ]
+        listed = pipeline.documents() if documents is None else documents
     except RagError:
         return []
+    docs = sorted(listed, key=lambda d: d.ingested or "", reverse=True)[:DOCUMENTS_READ]
     chain = Chain(pipeline.index)
     found: list[str] = []
     for doc in docs:

@@ -224,7 +224,7 @@ def build_demo(pipeline: Pipeline, loader: Loader | None = None) -> gr.Blocks:
         key = (len(docs), max((d.ingested for d in docs), default=""), sum(d.chunks for d in docs))
         with examples_lock:
             if examples_cache.get("key") != key:
-                examples_cache.update(key=key, value=example_questions(pipeline))
+                examples_cache.update(key=key, value=example_questions(pipeline, documents=docs))
             found = examples_cache["value"]
         return gr.update(examples=[{"text": q} for q in found] or None)
 
