@@ -1,5 +1,5 @@
 """Example questions drawn from the user's own documents, for the chat UI: a figure a paragraph states, asked back
-("…新增优质学位1.04万个" -> "某区新增优质学位多少个?"), kept only when the extractive answerer answers it with that
+("…新增摊位320个" -> "某县新增摊位多少个?"), kept only when the extractive answerer answers it with that
 figure.
 
 Nothing here knows a corpus: the questions come from whatever is indexed, newest documents first, and change
